@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsentConfig(AppConfig):
+    name = "consent"
+    verbose_name = _("Consent")
+
+    def ready(self) -> None:
+        from chatbot_site.lib.audit import register
+
+        from . import models
+
+        register(models.PrivacyNotice, personal_fields=("text",))
+        register(models.ConsentRecord, personal_fields=("purpose_text",))

@@ -1,0 +1,71 @@
+"""Privacy notices and consent records.
+
+Invariant: a published notice never changes (a new version is a new row), and
+every acceptance or withdrawal is a ConsentRecord: the proof Art. 7(1) asks for.
+No IP address or user agent is ever recorded.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Company
+from conversations.models import Visitor
+
+
+class PrivacyNotice(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="notices")
+    version = models.PositiveIntegerField()
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"))
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "version"], name="notice_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"notice v{self.version}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class ConsentRecord(models.Model):
+    class Purpose(models.TextChoices):
+        NOTICE = "notice", _("Privacy notice accepted")
+        CONTACT = "contact", _("Contact details stored")
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("Granted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    notice = models.ForeignKey(
+        PrivacyNotice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    purpose_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_("The stated purpose shown to the visitor when contact details were asked for."),
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["company", "visitor", "purpose"], name="consent_visitor")]
+
+    def __str__(self) -> str:
+        return f"consent #{self.pk} {self.purpose} {self.action}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}

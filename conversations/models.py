@@ -1,0 +1,223 @@
+"""Inboxes, anonymous visitors, conversations and encrypted messages.
+
+Invariant: message bodies and visitors' personal fields are stored encrypted;
+a visitor is a random identifier (a token hash), never an IP address or agent.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
+
+from accounts.models import Company
+
+
+def new_public_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_reference() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Inbox(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="inboxes")
+    name = models.CharField(_("name"), max_length=100)
+    public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
+    greeting = models.TextField(_("greeting"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, default="de", choices=settings.LANGUAGES
+    )
+    allowed_origins = models.TextField(
+        _("allowed website origins"),
+        blank=True,
+        help_text=_(
+            "One origin per line, e.g. https://www.example.com. Only these may embed the chat."
+        ),
+    )
+    resume_enabled = models.BooleanField(
+        _("resume across visits"),
+        default=False,
+        help_text=_(
+            "Keep a random token in the visitor's browser so a returning visitor sees the conversation again."
+        ),
+    )
+    token_ttl_days = models.PositiveIntegerField(_("resume token lifetime (days)"), default=30)
+    notice_required = models.BooleanField(
+        _("privacy notice must be accepted"),
+        default=False,
+        help_text=_("The chat starts only after the visitor accepted the current privacy notice."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbox")
+        verbose_name_plural = _("inboxes")
+        ordering = ["name"]
+        permissions = [
+            ("view_conversations", _("See conversations (personal data masked)")),
+            ("view_personal_data", _("See personal data")),
+            ("reply_conversations", _("Reply to conversations")),
+            ("erase_conversations", _("Erase conversations")),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+    @property
+    def origin_list(self) -> list[str]:
+        return [
+            line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()
+        ]
+
+
+class FaqEntry(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="faq_entries")
+    questions = models.TextField(_("question variants"), help_text=_("One variant per line."))
+    answer = models.TextField(_("answer"))
+    asks_for_contact = models.BooleanField(
+        _("asks for contact details"),
+        default=False,
+        help_text=_("After this answer the chat offers the contact form (with explicit opt-in)."),
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["company", "inbox"], name="faq_company_inbox")]
+
+    def __str__(self) -> str:
+        return f"FAQ #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+    @property
+    def question_list(self) -> list[str]:
+        return [line.strip() for line in self.questions.splitlines() if line.strip()]
+
+
+class Visitor(models.Model):
+    """Anonymous: a token hash and timestamps; contact details only with consent."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="visitors")
+    token_hash = models.CharField(max_length=64)
+    token_expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    # Personal fields: only after explicit consent (consent app), encrypted.
+    name = EncryptedCharField(max_length=200, blank=True, default="")
+    email = EncryptedCharField(max_length=254, blank=True, default="")
+    phone = EncryptedCharField(max_length=64, blank=True, default="")
+    email_index = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "token_hash"], name="visitor_company_token"),
+            models.Index(fields=["company", "email_index"], name="visitor_company_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"visitor #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+    @property
+    def has_contact_details(self) -> bool:
+        return bool(self.name or self.email or self.phone)
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot", _("With the bot")
+        WAITING = "waiting", _("Waiting for a human")
+        OPERATOR = "operator", _("With an operator")
+        CLOSED = "closed", _("Closed")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
+    reference = models.CharField(max_length=12, default=new_reference, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    personal_data_stripped_at = models.DateTimeField(null=True, blank=True)
+    legal_hold = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # console list and retention: one company, newest activity first
+            models.Index(
+                fields=["company", "-last_message_at", "-id"], name="conv_company_activity"
+            ),
+            models.Index(
+                fields=["company", "inbox", "-last_message_at", "-id"],
+                name="conv_company_inbox_activity",
+            ),
+            models.Index(fields=["company", "status"], name="conv_company_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.reference}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        VISITOR = "visitor", _("Visitor")
+        BOT = "bot", _("Bot")
+        OPERATOR = "operator", _("Operator")
+        SYSTEM = "system", _("System")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    sender = models.CharField(max_length=16, choices=Sender.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = EncryptedTextField()
+    redacted_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="message_conversation_id"),
+            models.Index(fields=["company", "created_at"], name="message_company_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"message #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+# guardian's direct foreign-key permission models: rights live on inboxes and
+# are granted to teams' groups (a handful of indexed rows per company).
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase  # noqa: E402
+
+
+class InboxGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
+
+
+class InboxUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)

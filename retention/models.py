@@ -1,0 +1,135 @@
+"""Retention policies, run summaries, legal holds and erasure requests.
+
+Invariant: nothing is deleted before its window, under legal hold, or of
+another company; every run and every erasure leaves a record without personal data.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Company
+from conversations.models import Conversation, Visitor
+
+
+class RetentionPolicy(models.Model):
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="retention")
+    conversation_days = models.PositiveIntegerField(
+        _("delete conversations after (days)"),
+        default=180,
+        help_text=_("Counted from the conversation's last message."),
+    )
+    personal_data_days = models.PositiveIntegerField(
+        _("strip personal data after (days)"),
+        default=30,
+        help_text=_("Contact details wiped and personal data in messages redacted."),
+    )
+    audit_days = models.PositiveIntegerField(_("keep audit entries (days)"), default=365)
+    run_hour = models.PositiveSmallIntegerField(
+        _("run at hour"),
+        default=3,
+        help_text=_("Hour of day, in the company's time zone."),
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
+        indexes = [models.Index(fields=["next_run_at"], name="retention_next_run")]
+
+    def __str__(self) -> str:
+        return f"retention policy of company #{self.company_id}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class RetentionRun(models.Model):
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        PARTIAL = "partial", _("More to do (continued)")
+        FAILED = "failed", _("Failed")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    conversation_cutoff = models.DateTimeField()
+    personal_data_cutoff = models.DateTimeField()
+    audit_cutoff = models.DateTimeField()
+    conversations_deleted = models.PositiveIntegerField(default=0)
+    messages_deleted = models.PositiveIntegerField(default=0)
+    conversations_stripped = models.PositiveIntegerField(default=0)
+    visitors_deleted = models.PositiveIntegerField(default=0)
+    audit_entries_deleted = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    dry_run = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["company", "-started_at"], name="retention_run_company")]
+
+    def __str__(self) -> str:
+        return f"retention run #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class LegalHold(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="legal_holds"
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    placed_at = models.DateTimeField(auto_now_add=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return f"legal hold #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class ErasureRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+
+    class Origin(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        VISITOR = "visitor", _("Visitor (self-service)")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    receipt = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"erasure request #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
