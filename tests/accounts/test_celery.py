@@ -39,7 +39,8 @@ def test_a_task_round_trips_through_redis():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_round_trips_through_the_embedded_broker(tmp_path):
+def test_a_task_round_trips_through_the_embedded_broker(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # kombu's pidbox writes a control/ folder relative to cwd
     queue = str(tmp_path / "queue")
     app = _app(
         broker_url="filesystem://",
