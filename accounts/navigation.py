@@ -9,7 +9,7 @@ ADMIN = ("admin",)
 NAV = [
     ("conversations:list", _("Conversations"), _("Answer and browse conversations."), ALL),
     (
-        "conversations:inbox_list",
+        "inboxes:list",
         _("Inboxes & bot"),
         _("Chat entry points and FAQ answers."),
         ADMIN,

@@ -1,18 +1,29 @@
-"""URL map. Every app's urls.py holds its full paths:
+"""URL map. Every app's urls module holds its full paths:
 
-- accounts:      /accounts/login/, /accounts/logout/, /console/ (home, company switch, teams)
-- conversations: /chat/<key>/, /api/…, /demo/, /console/conversations/…
-- consent:       /privacy/<slug>/, /console/notices/…
-- retention:     /console/retention/…, /console/erasure/…
+- accounts (accounts/urls.py):                 /accounts/login/, /console/ (home, switch, teams, audit)
+- chat (conversations/urls.py):                /chat/<key>/, /demo/
+- inboxes (conversations/inbox_urls.py):       /console/inboxes/…
+- conversations (conversations/console_urls.py): /console/conversations/…
+- consent (consent/urls.py):                   /console/notices/…, /privacy/<slug>/
+- retention (retention/urls.py):               /console/retention/…, /console/erasure/…
+- api (chatbot_site/api.py, routers per app):  /api/chat/<key>/…, /api/openapi.json
 """
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from chatbot_site.api import api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:home", permanent=False)),
     path("", include("accounts.urls")),
+    path("", include("conversations.urls")),
+    path("", include("conversations.inbox_urls")),
+    path("", include("conversations.console_urls")),
+    path("", include("consent.urls")),
+    path("", include("retention.urls")),
+    path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,84 @@
+"""The JSON API (django-ninja), described at /api/openapi.json.
+
+Each app adds its own router; every error is JSON {"error": code, "message": text}
+with a 4xx status, and never echoes message text or personal data.
+"""
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+api = NinjaAPI(
+    title="Hafen chat API",
+    version="1.0",
+    description="Visitor chat: public inbox config, conversations, messages, consent, self-service.",
+    urls_namespace="api",
+    docs_url=None,
+)
+
+
+class ApiError(Exception):
+    """A client error with a human-readable message: raise ApiError(409, "...", code="closed")."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        headers: dict | None = None,
+        extra: dict | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: str, **extra):
+    response = api.create_response(
+        request, {"error": code, "message": str(message), **extra}, status=status
+    )
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError):
+    response = error_response(request, exc.status, exc.code, exc.message, **exc.extra)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError):
+    # Name the fields, never echo the submitted values (they may hold personal data).
+    fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors})
+    return error_response(
+        request, 422, "invalid_request", f"The request is not valid: check {', '.join(fields)}."
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError):
+    return error_response(request, 401, "unauthorized", "A valid visitor token is required.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError):
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+def _mount_routers() -> None:
+    from consent.api import router as consent_router
+    from conversations.api import router as chat_router
+    from retention.api import router as retention_router
+
+    api.add_router("", chat_router)
+    api.add_router("", consent_router)
+    api.add_router("", retention_router)
+
+
+_mount_routers()

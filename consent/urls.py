@@ -1,0 +1,6 @@
+"""Privacy notices (admin pages) and the public transparency page."""
+
+
+app_name = "consent"
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Operators: the conversation list and detail."""
+
+
+app_name = "conversations"
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Visitor-facing pages: the chat page and the demo website."""
+
+
+app_name = "chat"
+
+urlpatterns: list = []
