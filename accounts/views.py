@@ -1,17 +1,26 @@
+import csv
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import membership_required
-from accounts.forms import CompanySwitchForm
+from accounts import selectors, services
+from accounts.decorators import admin_required, membership_required
+from accounts.forms import AuditFilterForm, CompanySwitchForm, TeamMemberForm, TeamNameForm
 from accounts.middleware import SESSION_KEY
 
 
 @membership_required()
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"membership": request.membership})
+    return render(
+        request,
+        "accounts/home.html",
+        {"membership": request.membership, **_home_context(request.membership)},
+    )
 
 
 @login_required
@@ -24,3 +33,295 @@ def switch_company(request: HttpRequest) -> HttpResponse:
         language = membership.company.language
         translation.activate(language)
     return redirect("accounts:home")
+
+
+# --- console home sections, teams & rights, audit ---------------------------
+
+
+def _home_context(membership) -> dict:
+    """Operators and admins see "waiting for a human" first; viewers a read-only list."""
+    from accounts.rights import REPLY, rights_for
+    from conversations.selectors.console import (
+        ConversationFilters,
+        conversation_list,
+        conversations_waiting,
+        waiting_count,
+    )
+
+    can_reply = bool(rights_for(membership).inbox_ids(REPLY))
+    context: dict = {"can_reply": can_reply}
+    if can_reply:
+        context["waiting"] = conversations_waiting(membership=membership, limit=10)
+        context["waiting_total"] = waiting_count(membership=membership)
+    else:
+        context["recent"] = conversation_list(
+            membership=membership, filters=ConversationFilters(), page_size=10
+        ).conversations
+    return context
+
+
+@admin_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    form = TeamNameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create_by(
+                company=company, name=form.cleaned_data["name"], actor=request.user
+            )
+        except services.TeamError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, _("Team “%(name)s” created.") % {"name": team.name})
+            return redirect("accounts:team_detail", team_id=team.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "accounts/team_list.html",
+        {"teams": selectors.team_list_with_counts(company=company), "form": form},
+        status=status,
+    )
+
+
+def _team_page(request, team, *, rename_form=None, member_form=None, status=200):
+    company = request.membership.company
+    members = list(selectors.team_members(team=team))
+    member_ids = {u.pk for u in members}
+    candidates = [
+        (m.user_id, f"{m.user.get_username()} ({m.get_role_display()})")
+        for m in selectors.company_members(company=company)
+        if m.user_id not in member_ids
+    ]
+    return render(
+        request,
+        "accounts/team_detail.html",
+        {
+            "team": team,
+            "members": members,
+            "rename_form": rename_form or TeamNameForm(initial={"name": team.name}),
+            "member_form": member_form or TeamMemberForm(choices=candidates),
+            "has_candidates": bool(candidates),
+        },
+        status=status,
+    )
+
+
+@admin_required
+def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = selectors.team_get(company=request.membership.company, team_id=team_id)
+    if request.method == "POST":
+        form = TeamNameForm(request.POST)
+        if form.is_valid():
+            try:
+                services.team_rename(team=team, name=form.cleaned_data["name"], actor=request.user)
+            except services.TeamError as exc:
+                form.add_error("name", str(exc))
+            else:
+                messages.success(request, _("Team renamed."))
+                return redirect("accounts:team_detail", team_id=team.pk)
+        return _team_page(request, team, rename_form=form, status=400)
+    return _team_page(request, team)
+
+
+@admin_required
+@require_POST
+def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = selectors.team_get(company=request.membership.company, team_id=team_id)
+    name = team.name
+    services.team_delete(team=team, actor=request.user)
+    messages.success(request, _("Team “%(name)s” deleted.") % {"name": name})
+    return redirect("accounts:team_list")
+
+
+@admin_required
+@require_POST
+def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
+    company = request.membership.company
+    team = selectors.team_get(company=company, team_id=team_id)
+    choices = [
+        (m.user_id, m.user.get_username()) for m in selectors.company_members(company=company)
+    ]
+    form = TeamMemberForm(request.POST, choices=choices)
+    if not form.is_valid():
+        return _team_page(request, team, member_form=form, status=400)
+    user = selectors.company_member_user(company=company, user_id=form.cleaned_data["user"])
+    try:
+        services.team_member_add_by(team=team, user=user, actor=request.user)
+    except services.TeamError as exc:
+        form.add_error("user", str(exc))
+        return _team_page(request, team, member_form=form, status=400)
+    messages.success(request, _("Member added."))
+    return redirect("accounts:team_detail", team_id=team.pk)
+
+
+@admin_required
+@require_POST
+def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
+    company = request.membership.company
+    team = selectors.team_get(company=company, team_id=team_id)
+    user = selectors.team_members(team=team).filter(pk=user_id).first()
+    if user is None:
+        raise Http404("No such member.")
+    services.team_member_remove_by(team=team, user=user, actor=request.user)
+    messages.success(request, _("Member removed."))
+    return redirect("accounts:team_detail", team_id=team.pk)
+
+
+@admin_required
+def rights_matrix(request: HttpRequest) -> HttpResponse:
+    """Teams × inboxes × the four rights; one POST saves the whole matrix."""
+    from accounts.rights import RIGHT_HELP, RIGHT_LABELS, RIGHTS
+
+    company = request.membership.company
+    matrix = selectors.rights_matrix(company=company)
+    status = 200
+    if request.method == "POST":
+        grants = set()
+        for team in matrix.teams:
+            for inbox in matrix.inboxes:
+                for right in RIGHTS:
+                    if request.POST.get(f"r-{team.pk}-{inbox.pk}-{right}"):
+                        grants.add((team.pk, inbox.pk, right))
+        try:
+            change = services.rights_set(company=company, grants=grants, actor=request.user)
+        except services.TeamError as exc:
+            messages.error(request, str(exc))
+            status = 400
+        else:
+            messages.success(
+                request,
+                _("Rights saved: %(granted)d granted, %(revoked)d revoked.")
+                % {"granted": change.granted, "revoked": change.revoked},
+            )
+            return redirect("accounts:rights")
+    return render(
+        request,
+        "accounts/rights_matrix.html",
+        {
+            "matrix": matrix,
+            "rows": matrix.rows(),
+            "rights": [(r, RIGHT_LABELS[r], RIGHT_HELP[r]) for r in RIGHTS],
+        },
+        status=status,
+    )
+
+
+def _audit_form(request: HttpRequest) -> tuple[AuditFilterForm, selectors.AuditFilters]:
+    company = request.membership.company
+    form = AuditFilterForm(
+        request.GET or None,
+        members=selectors.company_members(company=company),
+        content_types=selectors.audit_content_types(company=company),
+    )
+    filters = selectors.AuditFilters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = selectors.AuditFilters(
+            actor_id=data.get("actor"),
+            action=data.get("action"),
+            content_type_id=data.get("object_type"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+    return form, filters
+
+
+def _entry_row(entry) -> dict:
+    """What the audit page and its CSV show of an entry: no values, only names and ids."""
+    extra = dict(entry.additional_data or {})
+    extra.pop("company_id", None)
+    event = extra.pop("event", "")
+    return {
+        "entry": entry,
+        "event": event or f"{entry.content_type.model}.{entry.get_action_display().lower()}",
+        "actor": entry.actor.get_username() if entry.actor else _("system"),
+        "object_type": str(entry.content_type.model_class()._meta.verbose_name)
+        if entry.content_type.model_class()
+        else entry.content_type.model,
+        "fields": sorted((entry.changes_dict or {}).keys()),
+        "details": sorted(extra.items()),
+    }
+
+
+@admin_required
+def audit(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    form, filters = _audit_form(request)
+    cursor = request.GET.get("cursor")
+    page = selectors.audit_page(company=company, filters=filters, cursor=cursor)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    base_query = query.urlencode()
+    next_query = None
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+        next_query = query.urlencode()
+    return render(
+        request,
+        "accounts/audit.html",
+        {
+            "form": form,
+            "rows": [_entry_row(e) for e in page.entries],
+            "next_query": next_query,
+            "base_query": base_query,
+            "is_first": not cursor,
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin_required
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered audit log as CSV; the export is itself an audit entry."""
+    from chatbot_site.lib.audit import audit_access
+
+    company = request.membership.company
+    form, filters = _audit_form(request)
+    audit_access(
+        company_id=company.pk,
+        actor=request.user,
+        obj=company,
+        event="audit.export",
+        filters={k: str(v) for k, v in vars(filters).items() if v not in (None, "")},
+    )
+    writer = csv.writer(_Echo())
+    header = [
+        "time",
+        "event",
+        "action",
+        "actor",
+        "object_type",
+        "object_id",
+        "object",
+        "changed_fields",
+        "details",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        entries = selectors.audit_entries(company=company, filters=filters)
+        for entry in entries.iterator(chunk_size=2000):
+            row = _entry_row(entry)
+            yield writer.writerow(
+                [
+                    entry.timestamp.isoformat(),
+                    row["event"],
+                    entry.get_action_display(),
+                    row["actor"],
+                    row["object_type"],
+                    entry.object_pk,
+                    entry.object_repr,
+                    " ".join(row["fields"]),
+                    " ".join(f"{k}={v}" for k, v in row["details"]),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{company.slug}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -218,6 +218,11 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase 
 class InboxGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
 
+    def get_additional_data(self) -> dict:
+        # auditlog: a grant or revoke made outside accounts.services.rights_set
+        # (seed data, the shell) still lands on its company's audit page.
+        return {"company_id": self.content_object.company_id}
+
 
 class InboxUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)

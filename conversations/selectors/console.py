@@ -1,0 +1,137 @@
+"""Reads for the operator console: the conversation list and one conversation.
+
+Invariant: every query here is scoped to the membership's company AND to the
+inbox ids accounts.rights answers for it; a conversation outside them is a 404
+exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Membership
+from accounts.rights import VIEW, inbox_ids
+from accounts.selectors import decode_cursor, encode_cursor
+from conversations.models import Conversation, Inbox, Message
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    inbox_id: int | None = None
+    status: str | None = None
+    waiting_only: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[Conversation]
+    next_cursor: str | None
+    is_first: bool
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def console_inboxes(*, membership: Membership) -> QuerySet[Inbox]:
+    """The inboxes this membership may see (for the filter select)."""
+    return Inbox.objects.filter(
+        company_id=membership.company_id, id__in=inbox_ids(membership=membership, right=VIEW)
+    ).order_by("name", "id")
+
+
+def conversations_visible(*, membership: Membership) -> QuerySet[Conversation]:
+    """Every conversation this membership may see: company AND permitted inboxes."""
+    ids = sorted(inbox_ids(membership=membership, right=VIEW))
+    return Conversation.objects.filter(company_id=membership.company_id, inbox_id__in=ids)
+
+
+def conversation_list(
+    *,
+    membership: Membership,
+    filters: ConversationFilters,
+    cursor: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> ConversationPage:
+    """Newest activity first, keyset-paginated on (last_message_at, id): no OFFSET.
+
+    Indexes: conv_company_activity (company, -last_message_at, -id) or
+    conv_company_inbox_activity (company, inbox, -last_message_at, -id) when one
+    inbox is filtered. One query whatever the page size (inbox and assignee joined).
+    """
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    qs = conversations_visible(membership=membership)
+    if filters.inbox_id is not None:
+        qs = qs.filter(inbox_id=filters.inbox_id)
+    if filters.waiting_only:
+        qs = qs.filter(status=Conversation.Status.WAITING)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.date_from:
+        qs = qs.filter(last_message_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(last_message_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, pk = position
+        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+    rows = list(
+        qs.select_related("inbox", "assigned_to").order_by("-last_message_at", "-id")[
+            : page_size + 1
+        ]
+    )
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].pk)
+    return ConversationPage(conversations=rows, next_cursor=next_cursor, is_first=position is None)
+
+
+def waiting_count(*, membership: Membership) -> int:
+    """How many visible conversations wait for a human (index conv_company_status)."""
+    return (
+        conversations_visible(membership=membership)
+        .filter(status=Conversation.Status.WAITING)
+        .count()
+    )
+
+
+def conversations_waiting(*, membership: Membership, limit: int = 10) -> list[Conversation]:
+    """Waiting conversations, the longest-waiting first (operators' home)."""
+    return list(
+        conversations_visible(membership=membership)
+        .filter(status=Conversation.Status.WAITING)
+        .select_related("inbox", "assigned_to")
+        .order_by("last_message_at", "id")[:limit]
+    )
+
+
+def conversation_get_for_console(*, membership: Membership, conversation_id: int) -> Conversation:
+    """One conversation this membership may see; otherwise 404 ("not yours" = "missing")."""
+    try:
+        return (
+            conversations_visible(membership=membership)
+            .select_related("inbox", "visitor", "assigned_to", "company")
+            .get(pk=conversation_id)
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such conversation.") from None
+
+
+def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
+    """Messages in order (index message_conversation_id)."""
+    return (
+        Message.objects.filter(company_id=conversation.company_id, conversation=conversation)
+        .select_related("author")
+        .order_by("id")
+    )

@@ -1,0 +1,278 @@
+"""Operators' console views: thin, they parse, call a selector or service, render.
+
+Every view resolves the conversation through conversation_get_for_console, so a
+conversation of another company or of an inbox the user may not see is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import membership_required
+from accounts.models import Membership
+from accounts.rights import ERASE, PERSONAL_DATA, REPLY, rights_for
+from conversations.models import Conversation
+from conversations.selectors.console import (
+    PAGE_SIZE,
+    ConversationFilters,
+    console_inboxes,
+    conversation_get_for_console,
+    conversation_list,
+    waiting_count,
+)
+from conversations.services.operator import (
+    REASON_MAX_LENGTH,
+    REPLY_MAX_LENGTH,
+    NotAllowed,
+    OperatorError,
+    conversation_close,
+    conversation_export,
+    conversation_open,
+    conversation_reply,
+    conversation_take_over,
+    personal_data_reveal,
+)
+
+staff_required = membership_required()
+
+
+class ConversationFilterForm(forms.Form):
+    inbox = forms.TypedChoiceField(label=_("Inbox"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    waiting = forms.BooleanField(label=_("Waiting for a human only"), required=False)
+    date_from = forms.DateField(
+        label=_("Active from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Active until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    page_size = forms.IntegerField(required=False, min_value=1, max_value=100)
+    cursor = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, inboxes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inbox"].choices = [("", _("All inboxes"))] + [(i.pk, i.name) for i in inboxes]
+        self.fields["status"].choices = [("", _("Any status"))] + list(Conversation.Status.choices)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date must not be after the end date."))
+        return cleaned
+
+    def filters(self) -> ConversationFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return ConversationFilters(
+            inbox_id=data.get("inbox"),
+            status=data.get("status") or None,
+            waiting_only=bool(data.get("waiting")),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Reply"),
+        max_length=REPLY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a reply first.")},
+    )
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for revealing personal data"),
+        max_length=REASON_MAX_LENGTH,
+        help_text=_("Logged in the audit log (personal data in it is removed)."),
+        error_messages={"required": _("Give a reason for revealing personal data.")},
+    )
+
+
+def _list_context(request: HttpRequest) -> dict:
+    membership = request.membership
+    inboxes = list(console_inboxes(membership=membership))
+    form = ConversationFilterForm(request.GET or None, inboxes=inboxes)
+    if form.is_bound and not form.is_valid():
+        filters = ConversationFilters(inbox_id=-1) if "inbox" in form.errors else form.filters()
+    else:
+        filters = form.filters()
+    page_size = (form.cleaned_data.get("page_size") if form.is_bound else None) or PAGE_SIZE
+    cursor = form.cleaned_data.get("cursor") if form.is_bound and form.is_valid() else None
+    page = conversation_list(
+        membership=membership, filters=filters, cursor=cursor, page_size=page_size
+    )
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_query = None
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+        next_query = query.urlencode()
+    base = request.GET.copy()
+    base.pop("cursor", None)
+    return {
+        "form": form,
+        "page": page,
+        "next_query": next_query,
+        "filter_query": base.urlencode(),
+        "waiting_count": waiting_count(membership=membership),
+        "read_only": not rights_for(membership).inbox_ids(REPLY),
+    }
+
+
+@staff_required
+@require_GET
+def conversation_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/conversation_list.html", _list_context(request))
+
+
+@staff_required
+@require_GET
+def conversation_list_partial(request: HttpRequest) -> HttpResponse:
+    """The first page's rows and the waiting count, polled by console.js."""
+    context = _list_context(request)
+    return render(request, "console/_conversation_rows.html", context)
+
+
+def _detail_context(
+    request: HttpRequest, *, view, reply_form=None, reveal_form=None, error: str = ""
+) -> dict:
+    conversation = view.conversation
+    rights = rights_for(request.membership).on_inbox(conversation.inbox_id)
+    erase_url = None
+    if ERASE in rights:
+        try:
+            erase_url = reverse("retention:erasure_start") + f"?visitor={conversation.visitor_id}"
+        except NoReverseMatch:
+            erase_url = None
+    can_reply = REPLY in rights
+    return {
+        "view": view,
+        "conversation": conversation,
+        "can_reply": can_reply,
+        "can_reveal": PERSONAL_DATA in rights,
+        "erase_url": erase_url,
+        "reply_form": reply_form or (ReplyForm() if can_reply else None),
+        "reveal_form": reveal_form or RevealForm(),
+        "error": error,
+    }
+
+
+def _render_detail(request, conversation, *, status: int = 200, **kwargs) -> HttpResponse:
+    view = kwargs.pop("view", None)
+    if view is None:
+        view = conversation_open(membership=request.membership, conversation=conversation)
+    return render(
+        request,
+        "console/conversation_detail.html",
+        _detail_context(request, view=view, **kwargs),
+        status=status,
+    )
+
+
+@staff_required
+@require_GET
+def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_console(
+        membership=request.membership, conversation_id=conversation_id
+    )
+    return _render_detail(request, conversation)
+
+
+@staff_required
+@require_POST
+def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Break glass: the unmasked page is this response only; nothing is kept in the session."""
+    membership: Membership = request.membership
+    conversation = conversation_get_for_console(
+        membership=membership, conversation_id=conversation_id
+    )
+    if not rights_for(membership).has(PERSONAL_DATA, conversation.inbox_id):
+        raise PermissionDenied("No right to see personal data here.")
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, conversation, status=400, reveal_form=form)
+    try:
+        view = personal_data_reveal(
+            membership=membership, conversation=conversation, reason=form.cleaned_data["reason"]
+        )
+    except OperatorError as exc:
+        form.add_error("reason", str(exc))
+        return _render_detail(request, conversation, status=400, reveal_form=form)
+    response = _render_detail(request, conversation, view=view)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _action(request: HttpRequest, conversation_id: int, service) -> HttpResponse:
+    membership: Membership = request.membership
+    conversation = conversation_get_for_console(
+        membership=membership, conversation_id=conversation_id
+    )
+    try:
+        service(membership=membership, conversation=conversation)
+    except NotAllowed:
+        raise PermissionDenied("No right to do this here.") from None
+    except OperatorError as exc:
+        return _render_detail(request, conversation, status=409, error=str(exc))
+    return redirect("conversations:detail", conversation_id=conversation.pk)
+
+
+@staff_required
+@require_POST
+def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    membership: Membership = request.membership
+    conversation = conversation_get_for_console(
+        membership=membership, conversation_id=conversation_id
+    )
+    if not rights_for(membership).has(REPLY, conversation.inbox_id):
+        raise PermissionDenied("No right to reply here.")
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, conversation, status=400, reply_form=form)
+    try:
+        conversation_reply(
+            membership=membership, conversation=conversation, text=form.cleaned_data["text"]
+        )
+    except OperatorError as exc:
+        form.add_error("text", str(exc))
+        return _render_detail(request, conversation, status=409, reply_form=form)
+    return redirect("conversations:detail", conversation_id=conversation.pk)
+
+
+@staff_required
+@require_POST
+def conversation_take_over_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _action(request, conversation_id, conversation_take_over)
+
+
+@staff_required
+@require_POST
+def conversation_close_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _action(request, conversation_id, conversation_close)
+
+
+@staff_required
+@require_GET
+def conversation_export_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_console(
+        membership=request.membership, conversation_id=conversation_id
+    )
+    data = conversation_export(membership=request.membership, conversation=conversation)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="conversation-{conversation.reference}.json"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
