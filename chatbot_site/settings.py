@@ -186,6 +186,8 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# retention: select the companies whose deletion window is due, every 15 minutes
+CELERY_BEAT_SCHEDULE["retention-run-due"] = {"task": "retention.run_due", "schedule": 15 * 60.0}
 
 # --- auth, guardian, audit -------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -14,4 +14,4 @@ class RetentionConfig(AppConfig):
         register(models.RetentionPolicy)
         register(models.RetentionRun)
         register(models.LegalHold, personal_fields=("reason",))
-        register(models.ErasureRequest, personal_fields=("receipt",))
+        register(models.ErasureRequest, personal_fields=("receipt", "visitor"))

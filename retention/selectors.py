@@ -1,0 +1,224 @@
+"""Reads for retention, legal holds, erasure and access requests; always scoped to a company."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from accounts.models import Company, Membership
+from chatbot_site.lib.crypto import blind_index, hash_token
+from consent.models import ConsentRecord
+from conversations.models import Conversation, Message, Visitor
+from retention.models import ErasureRequest, LegalHold, RetentionPolicy, RetentionRun
+from retention.services.purge import (
+    Cutoffs,
+    expired_audit_entries,
+    expired_conversations,
+    expired_visitors,
+    strippable_conversations,
+)
+
+
+def companies_due(*, now: datetime) -> list[int]:
+    """Ids of the companies whose deletion window is due, in ONE query.
+
+    Due: no policy yet (the defaults apply), never scheduled, or next_run_at
+    passed (index retention_next_run).
+    """
+    return list(
+        Company.objects.filter(
+            Q(retention__isnull=True)
+            | Q(retention__next_run_at__isnull=True)
+            | Q(retention__next_run_at__lte=now)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class RetentionPreview:
+    conversations_to_delete: int
+    messages_to_delete: int
+    conversations_to_strip: int
+    visitors_to_delete: int
+    audit_entries_to_delete: int
+    held_conversations: int
+
+
+def retention_preview(
+    *,
+    company: Company,
+    conversation_days: int,
+    personal_data_days: int,
+    audit_days: int,
+    now: datetime,
+) -> RetentionPreview:
+    """What a run with these windows would do now: the purge's own querysets, counted."""
+    cutoffs = Cutoffs.for_policy(
+        now=now,
+        conversation_days=conversation_days,
+        personal_data_days=personal_data_days,
+        audit_days=audit_days,
+    )
+    expired = expired_conversations(company_id=company.pk, cutoffs=cutoffs)
+    surviving = Q(last_message_at__gte=cutoffs.conversation)
+    return RetentionPreview(
+        conversations_to_delete=expired.count(),
+        messages_to_delete=Message.objects.filter(
+            company_id=company.pk, conversation__in=expired.values("pk")
+        ).count(),
+        conversations_to_strip=strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
+        .filter(surviving)
+        .count(),
+        # visitors whose only conversations expire are counted after the delete
+        visitors_to_delete=expired_visitors(company_id=company.pk, cutoffs=cutoffs).count(),
+        audit_entries_to_delete=expired_audit_entries(
+            company_id=company.pk, cutoffs=cutoffs
+        ).count(),
+        held_conversations=Conversation.objects.filter(
+            company_id=company.pk, legal_hold=True, last_message_at__lt=cutoffs.personal_data
+        ).count(),
+    )
+
+
+def run_list(*, company: Company, limit: int = 10) -> list[RetentionRun]:
+    return list(RetentionRun.objects.filter(company=company).order_by("-started_at", "-id")[:limit])
+
+
+def policy_get(*, company: Company) -> RetentionPolicy | None:
+    return RetentionPolicy.objects.filter(company=company).first()
+
+
+def legal_hold_list_active(*, company: Company) -> QuerySet[LegalHold]:
+    return (
+        LegalHold.objects.filter(company=company, lifted_at__isnull=True)
+        .select_related("conversation", "placed_by")
+        .order_by("-placed_at", "-id")
+    )
+
+
+def conversation_get_by_reference(*, company: Company, reference: str) -> Conversation | None:
+    reference = (reference or "").strip().upper()
+    if not reference:
+        return None
+    return Conversation.objects.filter(company=company, reference=reference).first()
+
+
+# --------------------------------------------------------------------------- #
+# Data subjects (erasure and access requests)
+# --------------------------------------------------------------------------- #
+
+
+def visitors_find(*, company: Company, kind: str, value: str) -> list[Visitor]:
+    """The visitors a request names: by conversation reference, e-mail (blind index) or token."""
+    value = (value or "").strip()
+    if not value:
+        return []
+    visitors = Visitor.objects.filter(company=company).select_related("inbox")
+    if kind == "reference":
+        conversation = conversation_get_by_reference(company=company, reference=value)
+        return [conversation.visitor] if conversation else []
+    if kind == "email":
+        # index visitor_company_email (company_id, email_index)
+        return list(visitors.filter(email_index=blind_index(value)).order_by("id"))
+    if kind == "token":
+        # index visitor_company_token (company_id, token_hash)
+        return list(visitors.filter(token_hash=hash_token(value)).order_by("id"))
+    return []
+
+
+def visitor_get(*, company: Company, visitor_id: int) -> Visitor | None:
+    return Visitor.objects.filter(company=company, pk=visitor_id).select_related("inbox").first()
+
+
+@dataclass(frozen=True)
+class ErasurePreview:
+    conversations: int
+    messages: int
+    consent_records: int
+    contact_details: int
+    audit_entries: int
+    held_conversations: int
+    conversation_references: tuple[str, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return self.held_conversations > 0
+
+
+def _subject_ids(visitor: Visitor) -> dict[str, list[int]]:
+    conversation_ids = list(
+        Conversation.objects.filter(company_id=visitor.company_id, visitor=visitor).values_list(
+            "id", flat=True
+        )
+    )
+    return {
+        "conversations": conversation_ids,
+        "consent_records": list(
+            ConsentRecord.objects.filter(
+                company_id=visitor.company_id, visitor=visitor
+            ).values_list("id", flat=True)
+        ),
+        "legal_holds": list(
+            LegalHold.objects.filter(
+                company_id=visitor.company_id, conversation_id__in=conversation_ids
+            ).values_list("id", flat=True)
+        ),
+    }
+
+
+def subject_audit_entries(*, visitor: Visitor) -> QuerySet[LogEntry]:
+    """Audit entries about the subject's rows: the visitor, their conversations,
+    messages, consent records and legal holds (by content type and object id)."""
+    ids = _subject_ids(visitor)
+    types = ContentType.objects.get_for_models(
+        Visitor, Conversation, Message, ConsentRecord, LegalHold
+    )
+    message_ids = Message.objects.filter(conversation_id__in=ids["conversations"]).values("id")
+    return LogEntry.objects.filter(
+        Q(content_type=types[Visitor], object_id=visitor.pk)
+        | Q(content_type=types[Conversation], object_id__in=ids["conversations"])
+        | Q(content_type=types[Message], object_id__in=message_ids)
+        | Q(content_type=types[ConsentRecord], object_id__in=ids["consent_records"])
+        | Q(content_type=types[LegalHold], object_id__in=ids["legal_holds"])
+    )
+
+
+def erasure_preview(*, visitor: Visitor) -> ErasurePreview:
+    conversations = Conversation.objects.filter(company_id=visitor.company_id, visitor=visitor)
+    return ErasurePreview(
+        conversations=conversations.count(),
+        messages=Message.objects.filter(
+            company_id=visitor.company_id, conversation__visitor=visitor
+        ).count(),
+        consent_records=ConsentRecord.objects.filter(
+            company_id=visitor.company_id, visitor=visitor
+        ).count(),
+        contact_details=sum(1 for v in (visitor.name, visitor.email, visitor.phone) if v),
+        audit_entries=subject_audit_entries(visitor=visitor).count(),
+        held_conversations=conversations.filter(legal_hold=True).count(),
+        conversation_references=tuple(
+            conversations.order_by("-last_message_at").values_list("reference", flat=True)[:20]
+        ),
+    )
+
+
+def erasure_request_list(*, company: Company, limit: int = 50) -> list[ErasureRequest]:
+    return list(
+        ErasureRequest.objects.filter(company=company)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def erasure_request_visible(*, membership: Membership) -> QuerySet[ErasureRequest]:
+    """Admins see every request of their company; others only the ones they opened."""
+    qs = ErasureRequest.objects.filter(company_id=membership.company_id)
+    if membership.role != Membership.Role.ADMIN:
+        qs = qs.filter(requested_by_id=membership.user_id)
+    return qs

@@ -1,0 +1,1 @@
+"""Everything that writes retention data: policies, runs, legal holds, erasures, exports."""

@@ -1,0 +1,184 @@
+"""Erasure (Art. 17): delete everything held about one visitor, at once, with a signed receipt.
+
+Invariant: after an erasure, no table holds the visitor's conversations,
+messages, contact details or consent records, and no audit entry points at any
+of them; what remains is the ErasureRequest with its receipt (counts per kind,
+when, by whom, HMAC-signed, no personal data) and ONE audit entry
+"erasure.execute" with counts only. Everything happens in one transaction.
+Conversations under legal hold block the erasure (Art. 17(3)(e)).
+
+Consent records are deleted with the visitor, not kept anonymised: once the
+data they justified is gone there is nothing left to prove consent for
+(Art. 7(1)), and an anonymous record tied to nothing proves nothing. The
+receipt keeps their count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Company
+from chatbot_site.lib.audit import audit_access, audit_event
+from chatbot_site.lib.crypto import sign, verify
+from conversations.models import Conversation, Visitor
+from retention.models import ErasureRequest
+from retention.selectors import subject_audit_entries
+from retention.services.rawdelete import raw_delete
+
+RECEIPT_TYPE = "hafen.erasure-receipt"
+RECEIPT_VERSION = 1
+RECEIPT_KEYS = {
+    "type",
+    "version",
+    "request_id",
+    "company_id",
+    "origin",
+    "executed_by",
+    "executed_at",
+    "erased",
+}
+
+
+class ErasureError(Exception):
+    """The erasure cannot run; the message says why, for the admin or the visitor."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def erasure_request_create(
+    *,
+    company: Company,
+    visitor: Visitor,
+    actor: AbstractBaseUser | None,
+    origin: str = ErasureRequest.Origin.ADMIN,
+) -> ErasureRequest:
+    """Open a request (pending) for this visitor; the preview is logged as an access."""
+    if visitor.company_id != company.pk:
+        raise ValueError("visitor of another company")
+    with transaction.atomic():
+        request = ErasureRequest.objects.create(
+            company=company,
+            visitor=visitor,
+            origin=origin,
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_access(company_id=company.pk, actor=actor, obj=request, event="erasure.preview")
+    return request
+
+
+def _executed_by(actor: AbstractBaseUser | None) -> int | str:
+    return actor.pk if getattr(actor, "is_authenticated", False) else "visitor"
+
+
+def receipt_build(
+    *, request: ErasureRequest, erased: dict[str, int], executed_by: int | str
+) -> dict[str, Any]:
+    payload = {
+        "type": RECEIPT_TYPE,
+        "version": RECEIPT_VERSION,
+        "request_id": request.pk,
+        "company_id": request.company_id,
+        "origin": request.origin,
+        "executed_by": executed_by,
+        "executed_at": request.executed_at.isoformat(),
+        "erased": erased,
+    }
+    return {"receipt": payload, "signature": sign(payload), "algorithm": "HMAC-SHA256"}
+
+
+def receipt_verify(document: Any) -> bool:
+    """True if `document` is a receipt this server signed and nobody changed since."""
+    if not isinstance(document, dict):
+        return False
+    payload, signature = document.get("receipt"), document.get("signature")
+    if not isinstance(payload, dict) or not isinstance(signature, str):
+        return False
+    if set(payload) != RECEIPT_KEYS or payload.get("type") != RECEIPT_TYPE:
+        return False
+    return verify(payload, signature)
+
+
+@transaction.atomic
+def erasure_execute(
+    *,
+    request: ErasureRequest,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> ErasureRequest:
+    """Erase the request's visitor and everything about them; returns the done request."""
+    request = ErasureRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status == ErasureRequest.Status.DONE:
+        return request
+    visitor = (
+        Visitor.objects.select_for_update()
+        .filter(company_id=request.company_id, pk=request.visitor_id)
+        .first()
+    )
+    if visitor is None:
+        raise ErasureError(
+            _("This visitor's data is already gone (erased or deleted by retention)."),
+            code="gone",
+        )
+    conversations = Conversation.objects.filter(company_id=request.company_id, visitor=visitor)
+    conversation_ids = list(conversations.select_for_update().values_list("id", flat=True))
+    if conversations.filter(legal_hold=True).exists():
+        raise ErasureError(
+            _(
+                "A conversation of this visitor is under legal hold; lift the hold "
+                "before erasing (Art. 17(3)(e) GDPR)."
+            ),
+            code="legal_hold",
+        )
+    # Audit entries first: they are found through the rows about to go.
+    audit_entries = subject_audit_entries(visitor=visitor)._raw_delete("default")
+    contact_details = sum(1 for v in (visitor.name, visitor.email, visitor.phone) if v)
+    deleted = raw_delete(Conversation, where={"id__in": conversation_ids})
+    deleted.update(raw_delete(Visitor, where={"id__in": [visitor.pk]}))
+    erased = {
+        "conversations": deleted["conversations.Conversation"],
+        "messages": deleted["conversations.Message"],
+        "contact_details": contact_details,
+        "consent_records": deleted["consent.ConsentRecord"],
+        "legal_holds": deleted["retention.LegalHold"],
+        "visitors": deleted["conversations.Visitor"],
+        "audit_entries": audit_entries,
+    }
+    request.status = ErasureRequest.Status.DONE
+    request.executed_at = now or timezone.now()
+    request.visitor = None
+    request.receipt = receipt_build(request=request, erased=erased, executed_by=_executed_by(actor))
+    with disable_auditlog():
+        request.save()
+    audit_event(
+        company_id=request.company_id,
+        actor=actor,
+        obj=request,
+        action=LogEntry.Action.DELETE,
+        event="erasure.execute",
+        origin=request.origin,
+        **{f"erased_{k}": v for k, v in erased.items()},
+    )
+    return request
+
+
+def erasure_self_service(*, visitor: Visitor) -> ErasureRequest:
+    """The visitor erases their own data from the chat page: same service, origin visitor."""
+    with transaction.atomic():
+        request = erasure_request_create(
+            company=visitor.company,
+            visitor=visitor,
+            actor=None,
+            origin=ErasureRequest.Origin.VISITOR,
+        )
+        return erasure_execute(request=request, actor=None)

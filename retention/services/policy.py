@@ -1,0 +1,113 @@
+"""Retention policies: created with defaults on first use, changed by admins (audited).
+
+Invariant: personal data is never kept longer than the conversation it is in
+(personal_data_days <= conversation_days); next_run_at is always the next
+occurrence of run_hour in the company's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from auditlog.models import LogEntry
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Company
+from chatbot_site.lib.audit import audit_event
+from retention.models import RetentionPolicy
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def next_run_after(*, now: datetime, run_hour: int, tz_name: str) -> datetime:
+    """The first moment after `now` at which the local clock of `tz_name` shows run_hour:00."""
+    zone = _zone(tz_name)
+    local = now.astimezone(zone)
+    day = local.date()
+    for offset in range(3):
+        d = day + timedelta(days=offset)
+        candidate = datetime(d.year, d.month, d.day, run_hour, tzinfo=zone)
+        if candidate > local:
+            return candidate.astimezone(ZoneInfo("UTC"))
+    raise AssertionError("unreachable: a day always has the hour")  # pragma: no cover
+
+
+def policy_get_or_create(*, company: Company, now: datetime | None = None) -> RetentionPolicy:
+    """The company's policy; a new one gets the defaults and its first run time."""
+    policy = RetentionPolicy.objects.filter(company=company).first()
+    if policy is not None:
+        return policy
+    now = now or timezone.now()
+    default_hour = RetentionPolicy._meta.get_field("run_hour").default
+    with transaction.atomic():
+        policy, _created = RetentionPolicy.objects.get_or_create(
+            company=company,
+            defaults={
+                "next_run_at": next_run_after(
+                    now=now, run_hour=default_hour, tz_name=company.timezone
+                )
+            },
+        )
+    return policy
+
+
+def policy_validate(*, conversation_days: int, personal_data_days: int) -> None:
+    if personal_data_days > conversation_days:
+        raise ValidationError(
+            {
+                "personal_data_days": _(
+                    "Personal data cannot be kept longer than the conversation it is in: "
+                    "choose at most %(days)s days."
+                )
+                % {"days": conversation_days}
+            }
+        )
+
+
+@transaction.atomic
+def policy_update(
+    *,
+    policy: RetentionPolicy,
+    conversation_days: int,
+    personal_data_days: int,
+    audit_days: int,
+    run_hour: int,
+    now: datetime | None = None,
+) -> RetentionPolicy:
+    """Change the windows; the save is audited (auditlog, with the acting admin)."""
+    policy_validate(conversation_days=conversation_days, personal_data_days=personal_data_days)
+    now = now or timezone.now()
+    policy.conversation_days = conversation_days
+    policy.personal_data_days = personal_data_days
+    policy.audit_days = audit_days
+    policy.run_hour = run_hour
+    policy.next_run_at = next_run_after(now=now, run_hour=run_hour, tz_name=policy.company.timezone)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def policy_run_now(*, policy: RetentionPolicy, actor, now: datetime | None = None) -> None:
+    """Make the company's window due now and enqueue its run once this commits."""
+    from retention.tasks import run_company
+
+    now = now or timezone.now()
+    RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=now)
+    audit_event(
+        company_id=policy.company_id,
+        actor=actor,
+        obj=policy,
+        action=LogEntry.Action.UPDATE,
+        event="retention.run_requested",
+    )
+    company_id = policy.company_id
+    transaction.on_commit(lambda: run_company.delay(company_id=company_id))

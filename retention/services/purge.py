@@ -1,0 +1,440 @@
+"""Retention runs: strip personal data and purge expired rows of one company, in batches.
+
+Invariant: a run touches only rows of its own company whose window has passed
+and that are not under legal hold. Every batch is one transaction (ids selected
+with LIMIT, never OFFSET; the rows are locked while the batch runs), so a worker
+killed in the middle leaves each batch fully done or untouched and the next run
+finishes the job. Rows go with raw DELETEs and updates run with auditlog off: no
+per-object signals, no per-row audit entries; the RetentionRun summary (itself
+audited) is the record. Nothing here logs or returns message text or personal data.
+
+What a run deletes, in this order:
+1. conversations whose last message is older than conversation_days, with their
+   messages and lifted legal-hold records (held conversations are skipped);
+2. visitors with no conversation left and not seen for personal_data_days, with
+   their consent records;
+3. it strips personal data from conversations whose last message is older than
+   personal_data_days: redacts personal data in every message body (the shared
+   detector), wipes the visitor's name, e-mail, phone and e-mail index and ends
+   their resume token (unless the visitor has a newer or held conversation);
+4. audit entries of the company older than audit_days.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from accounts.models import Company
+from chatbot_site.lib.audit import audit_entries_for_company
+from chatbot_site.lib.pii import redact
+from conversations.models import Conversation, Message, Visitor
+from retention.models import RetentionPolicy, RetentionRun
+from retention.services.policy import next_run_after, policy_get_or_create
+from retention.services.rawdelete import raw_delete
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000  # conversations (or visitors) deleted per transaction
+STRIP_BATCH_SIZE = 200  # conversations stripped per transaction
+MESSAGE_CHUNK = 1000  # message bodies decrypted, redacted and re-encrypted per round
+AUDIT_BATCH_SIZE = 5000  # audit entries deleted per transaction
+MAX_BATCHES = 200  # per task invocation, all steps together; then it re-enqueues itself
+LOCK_TTL = 30 * 60  # seconds; longer than MAX_BATCHES take
+FAILURE_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    conversation: datetime
+    personal_data: datetime
+    audit: datetime
+
+    @classmethod
+    def for_policy(
+        cls,
+        *,
+        now: datetime,
+        conversation_days: int,
+        personal_data_days: int,
+        audit_days: int,
+    ) -> Cutoffs:
+        return cls(
+            conversation=now - timedelta(days=conversation_days),
+            personal_data=now - timedelta(days=personal_data_days),
+            audit=now - timedelta(days=audit_days),
+        )
+
+
+def cutoffs_for(*, policy: RetentionPolicy, now: datetime) -> Cutoffs:
+    return Cutoffs.for_policy(
+        now=now,
+        conversation_days=policy.conversation_days,
+        personal_data_days=policy.personal_data_days,
+        audit_days=policy.audit_days,
+    )
+
+
+@dataclass
+class Budget:
+    """Batches left in this invocation, and what they did."""
+
+    batches_left: int
+    counts: Counter = field(default_factory=Counter)
+
+    def spend(self) -> None:
+        self.batches_left -= 1
+        self.counts["batches"] += 1
+
+
+# --------------------------------------------------------------------------- #
+# Querysets shared with the dry-run preview (retention.selectors)
+# --------------------------------------------------------------------------- #
+
+
+def expired_conversations(*, company_id: int, cutoffs: Cutoffs):
+    # index conv_company_activity (company_id, last_message_at DESC, id DESC)
+    return Conversation.objects.filter(
+        company_id=company_id, legal_hold=False, last_message_at__lt=cutoffs.conversation
+    )
+
+
+def strippable_conversations(*, company_id: int, cutoffs: Cutoffs):
+    return Conversation.objects.filter(
+        company_id=company_id,
+        legal_hold=False,
+        personal_data_stripped_at__isnull=True,
+        last_message_at__lt=cutoffs.personal_data,
+    )
+
+
+def expired_visitors(*, company_id: int, cutoffs: Cutoffs):
+    has_conversation = Conversation.objects.filter(visitor_id=OuterRef("pk"))
+    return Visitor.objects.filter(
+        company_id=company_id, last_seen_at__lt=cutoffs.personal_data
+    ).exclude(Exists(has_conversation))
+
+
+def expired_audit_entries(*, company_id: int, cutoffs: Cutoffs):
+    # index auditlog_company_time ((additional_data -> 'company_id'), timestamp DESC)
+    return audit_entries_for_company(company_id).filter(timestamp__lt=cutoffs.audit)
+
+
+# --------------------------------------------------------------------------- #
+# One batch each: a transaction that selects its ids with LIMIT and acts on them
+# --------------------------------------------------------------------------- #
+
+
+def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
+    with transaction.atomic():
+        ids = list(
+            expired_conversations(company_id=company_id, cutoffs=cutoffs)
+            .select_for_update(of=("self",))
+            .order_by("last_message_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        counts = Counter(selected=len(ids))
+        if ids:
+            counts.update(raw_delete(Conversation, where={"id__in": ids}))
+    return counts
+
+
+def _delete_visitor_batch(
+    *, company_id: int, cutoffs: Cutoffs, batch_size: int, after_id: int
+) -> Counter:
+    with transaction.atomic():
+        ids = list(
+            expired_visitors(company_id=company_id, cutoffs=cutoffs)
+            .filter(id__gt=after_id)
+            .select_for_update(of=("self",))
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
+        if ids:
+            counts.update(raw_delete(Visitor, where={"id__in": ids}))
+    return counts
+
+
+def _save_bodies(messages: list[Message]) -> None:
+    """Write re-encrypted bodies; bulk_update would encrypt its CASE expression, not the text."""
+    body = Message._meta.get_field("body")
+    table = connection.ops.quote_name(Message._meta.db_table)
+    rows = [(body.get_db_prep_save(m.body, connection), m.redacted_count, m.pk) for m in messages]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET body = %s, redacted_count = %s WHERE id = %s", rows)
+
+
+def _redact_messages(*, conversation_ids: list[int], region: str, languages: dict) -> int:
+    """Redact personal data in the messages of these conversations; returns spans replaced."""
+    replaced = 0
+    last_id = 0
+    while True:
+        chunk = list(
+            Message.objects.filter(conversation_id__in=conversation_ids, id__gt=last_id)
+            .order_by("id")
+            .only("id", "conversation_id", "body", "redacted_count")[:MESSAGE_CHUNK]
+        )
+        changed = []
+        for message in chunk:
+            text, n = redact(
+                message.body, region=region, language=languages[message.conversation_id]
+            )
+            if n:
+                message.body = text
+                message.redacted_count += n
+                replaced += n
+                changed.append(message)
+        if changed:
+            _save_bodies(changed)
+        if len(chunk) < MESSAGE_CHUNK:
+            return replaced
+        last_id = chunk[-1].id
+
+
+def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int) -> Counter:
+    with transaction.atomic(), disable_auditlog():
+        rows = list(
+            strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
+            .select_for_update(of=("self",))
+            .order_by("last_message_at", "id")
+            .values_list("id", "visitor_id", "inbox__language")[:batch_size]
+        )
+        counts = Counter(selected=len(rows))
+        if not rows:
+            return counts
+        ids = [row[0] for row in rows]
+        languages = {row[0]: row[2] for row in rows}
+        counts["messages_redacted"] = _redact_messages(
+            conversation_ids=ids, region=company.country, languages=languages
+        )
+        # A visitor keeps their details while another conversation of theirs is
+        # inside the window or held; the last one to be stripped wipes them.
+        keeps = Conversation.objects.filter(visitor_id=OuterRef("pk")).filter(
+            Q(last_message_at__gte=cutoffs.personal_data) | Q(legal_hold=True)
+        )
+        counts["visitors_stripped"] = (
+            Visitor.objects.filter(company_id=company.pk, id__in={row[1] for row in rows})
+            .exclude(Exists(keeps))
+            .update(
+                name="",
+                email="",
+                phone="",
+                email_index="",
+                token_expires_at=Least(F("token_expires_at"), now),
+            )
+        )
+        counts["conversations_stripped"] = Conversation.objects.filter(id__in=ids).update(
+            personal_data_stripped_at=now
+        )
+    return counts
+
+
+def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
+    with transaction.atomic():
+        ids = list(
+            expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
+            .order_by()
+            .values_list("id", flat=True)[:batch_size]
+        )
+        counts = Counter(selected=len(ids))
+        if ids:
+            counts["audit_entries"] = LogEntry.objects.filter(id__in=ids)._raw_delete("default")
+    return counts
+
+
+# --------------------------------------------------------------------------- #
+# Steps: batches until a short one (done) or the budget is spent (not done)
+# --------------------------------------------------------------------------- #
+
+
+def purge_expired(
+    *,
+    company: Company,
+    cutoffs: Cutoffs,
+    budget: Budget,
+    batch_size: int = BATCH_SIZE,
+) -> bool:
+    """Delete expired, unheld conversations (and what hangs on them), then orphaned visitors."""
+    while budget.batches_left > 0:
+        counts = _delete_conversation_batch(
+            company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size
+        )
+        budget.spend()
+        budget.counts["conversations_deleted"] += counts[Conversation._meta.label]
+        budget.counts["messages_deleted"] += counts[Message._meta.label]
+        budget.counts["legal_holds_deleted"] += counts["retention.LegalHold"]
+        if counts["selected"] < batch_size:
+            break
+    else:
+        return False
+    after_id = 0
+    while budget.batches_left > 0:
+        counts = _delete_visitor_batch(
+            company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size, after_id=after_id
+        )
+        budget.spend()
+        after_id = counts["last_id"]
+        budget.counts["visitors_deleted"] += counts[Visitor._meta.label]
+        budget.counts["consent_records_deleted"] += counts["consent.ConsentRecord"]
+        if counts["selected"] < batch_size:
+            return True
+    return False
+
+
+def strip_personal_data(
+    *,
+    company: Company,
+    cutoffs: Cutoffs,
+    now: datetime,
+    budget: Budget,
+    batch_size: int = STRIP_BATCH_SIZE,
+) -> bool:
+    """Redact message bodies and wipe contact details of conversations past the personal-data window."""
+    while budget.batches_left > 0:
+        counts = _strip_batch(company=company, cutoffs=cutoffs, now=now, batch_size=batch_size)
+        budget.spend()
+        for key in ("conversations_stripped", "messages_redacted", "visitors_stripped"):
+            budget.counts[key] += counts[key]
+        if counts["selected"] < batch_size:
+            return True
+    return False
+
+
+def purge_audit_entries(
+    *, company: Company, cutoffs: Cutoffs, budget: Budget, batch_size: int = AUDIT_BATCH_SIZE
+) -> bool:
+    """Delete the company's audit entries older than audit_days."""
+    while budget.batches_left > 0:
+        counts = _delete_audit_batch(company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size)
+        budget.spend()
+        budget.counts["audit_entries_deleted"] += counts["audit_entries"]
+        if counts["selected"] < batch_size:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- #
+# The run: lock, steps, summary, next run time
+# --------------------------------------------------------------------------- #
+
+
+def _lock_key(company_id: int) -> str:
+    return f"hafen:retention-lock:{company_id}"
+
+
+def retention_run(
+    *,
+    company_id: int,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int = MAX_BATCHES,
+) -> RetentionRun | None:
+    """One bounded run of a company's deletion window; None if another run holds the lock.
+
+    Returns the RetentionRun summary: outcome DONE (next_run_at moves to the next
+    run_hour), PARTIAL (budget spent; the window stays due, the caller continues)
+    or FAILED (the failing batch rolled back; retried after FAILURE_BACKOFF).
+    """
+    token = uuid.uuid4().hex
+    # cache.add is atomic on Redis (SET NX); the lock expires if a worker dies.
+    if not cache.add(_lock_key(company_id), token, LOCK_TTL):
+        logger.info("retention run of company %s skipped: another run holds the lock", company_id)
+        return None
+    try:
+        return _run_locked(
+            company_id=company_id,
+            now=now or timezone.now(),
+            batch_size=batch_size,
+            max_batches=max_batches,
+        )
+    finally:
+        if cache.get(_lock_key(company_id)) == token:
+            cache.delete(_lock_key(company_id))
+
+
+def _run_locked(
+    *, company_id: int, now: datetime, batch_size: int | None, max_batches: int
+) -> RetentionRun:
+    company = Company.objects.get(pk=company_id)
+    policy = policy_get_or_create(company=company, now=now)
+    cutoffs = cutoffs_for(policy=policy, now=now)
+    run = RetentionRun.objects.create(
+        company=company,
+        started_at=now,
+        conversation_cutoff=cutoffs.conversation,
+        personal_data_cutoff=cutoffs.personal_data,
+        audit_cutoff=cutoffs.audit,
+    )
+    started = time.monotonic()
+    budget = Budget(batches_left=max_batches)
+    sizes = {} if batch_size is None else {"batch_size": batch_size}
+    outcome, error = RetentionRun.Outcome.PARTIAL, ""
+    try:
+        done = (
+            purge_expired(company=company, cutoffs=cutoffs, budget=budget, **sizes)
+            and strip_personal_data(
+                company=company, cutoffs=cutoffs, now=now, budget=budget, **sizes
+            )
+            and purge_audit_entries(company=company, cutoffs=cutoffs, budget=budget, **sizes)
+        )
+        if done:
+            outcome = RetentionRun.Outcome.DONE
+    except Exception as exc:  # the failing batch rolled back; record and retry later
+        outcome, error = RetentionRun.Outcome.FAILED, type(exc).__name__
+        logger.warning(
+            "retention run %s of company %s failed after %s batches: %s",
+            run.pk,
+            company_id,
+            budget.counts["batches"],
+            error,
+        )
+    duration = time.monotonic() - started
+    counts = budget.counts
+    run.conversations_deleted = counts["conversations_deleted"]
+    run.messages_deleted = counts["messages_deleted"]
+    run.visitors_deleted = counts["visitors_deleted"]
+    run.consent_records_deleted = counts["consent_records_deleted"]
+    run.conversations_stripped = counts["conversations_stripped"]
+    run.messages_redacted = counts["messages_redacted"]
+    run.audit_entries_deleted = counts["audit_entries_deleted"]
+    run.batches = counts["batches"]
+    run.duration_ms = int(duration * 1000)
+    run.finished_at = now + timedelta(seconds=duration)
+    run.outcome = outcome
+    run.error = error
+    run.save()
+    if outcome == RetentionRun.Outcome.DONE:
+        next_run = next_run_after(now=now, run_hour=policy.run_hour, tz_name=company.timezone)
+    elif outcome == RetentionRun.Outcome.FAILED:
+        next_run = now + FAILURE_BACKOFF
+    else:
+        next_run = None  # still due: the task re-enqueues itself, beat catches it otherwise
+    if next_run is not None:
+        RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=next_run)
+    logger.info(
+        "retention run %s of company %s: %s, %s batches, %s conversations and %s messages "
+        "deleted, %s stripped, %s audit entries deleted, %d ms",
+        run.pk,
+        company_id,
+        outcome,
+        run.batches,
+        run.conversations_deleted,
+        run.messages_deleted,
+        run.conversations_stripped,
+        run.audit_entries_deleted,
+        run.duration_ms,
+    )
+    return run
