@@ -1,3 +1,391 @@
-from ninja import Router
+"""The visitor chat API: /api/chat/{public_key}/...
 
-router = Router(tags=["conversations"])
+- GET  /chat/{key}/config          public: name, greeting, language, notice, resume switch
+- POST /chat/{key}/conversations   start (or, with a valid token, resume) a conversation
+- POST /chat/{key}/messages        post a message; the bot answers in the same response
+- GET  /chat/{key}/messages        new messages since ?after=<id>, and the status
+- POST /chat/{key}/handover        "talk to a person"
+
+Visitors authenticate with `Authorization: Bearer <token>` (the token returned by
+POST /conversations; the server stores only its hash). Errors are JSON
+{"error": code, "message": text}; nothing is stored when a request is refused.
+Rate limits answer 429 with Retry-After. Nothing here reads or stores the
+client's address, user agent or referrer.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Body, Field, Query, Router, Schema, Status
+from ninja.security import HttpBearer
+
+from chatbot_site.api import ApiError
+from consent.selectors import notice_current, notice_to_accept
+from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
+from conversations.models import Conversation, Inbox, Message, Visitor
+from conversations.ratelimit import rate_limit_hit
+from conversations.selectors.chat import message_list_after
+from conversations.services import chat as chat_services
+from conversations.services.chat import ChatError
+
+router = Router(tags=["chat"])
+
+
+# --- rate limits ----------------------------------------------------------
+
+
+def rate_setting(name: str, default: int) -> int:
+    """A per-minute limit from settings, else the environment (HAFEN_RATE_*); 0 = off."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return int(value)
+
+
+def _limit(*, scope: str, ident: str, setting: str, default: int) -> None:
+    retry_after = rate_limit_hit(
+        scope=scope, ident=ident, limit=rate_setting(setting, default), window=60
+    )
+    if retry_after:
+        raise ApiError(
+            429,
+            _("Too many requests. Please wait %(seconds)d seconds and try again.")
+            % {"seconds": retry_after},
+            code="rate_limited",
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )
+
+
+def limit_inbox(inbox: Inbox) -> None:
+    """Every request to an inbox counts against HAFEN_RATE_INBOX_PER_MINUTE (default 600)."""
+    _limit(scope="inbox", ident=str(inbox.pk), setting="HAFEN_RATE_INBOX_PER_MINUTE", default=600)
+
+
+def limit_conversation(conversation: Conversation) -> None:
+    """Messages per conversation: HAFEN_RATE_CONVERSATION_PER_MINUTE (default 20)."""
+    _limit(
+        scope="conversation",
+        ident=conversation.reference,
+        setting="HAFEN_RATE_CONVERSATION_PER_MINUTE",
+        default=20,
+    )
+
+
+def limit_polls(visitor: Visitor) -> None:
+    """Polls per visitor: HAFEN_RATE_POLLS_PER_MINUTE (default 120, the page polls every 2 s)."""
+    _limit(scope="poll", ident=str(visitor.pk), setting="HAFEN_RATE_POLLS_PER_MINUTE", default=120)
+
+
+# --- authentication -------------------------------------------------------
+
+
+class VisitorToken(HttpBearer):
+    """Bearer token of a visitor of the inbox in the path: 404 unknown inbox, 401 bad token."""
+
+    def __call__(self, request: HttpRequest) -> Visitor:
+        inbox = inbox_or_404(request.resolver_match.kwargs.get("public_key", ""))
+        limit_inbox(inbox)
+        visitor = visitor_or_401(request, inbox=inbox)
+        # Reuse the inbox row (with its company) instead of loading it again.
+        visitor.inbox = inbox
+        visitor.company = inbox.company
+        request.chat_inbox = inbox
+        return visitor
+
+    def authenticate(self, request: HttpRequest, token: str) -> Visitor | None:  # pragma: no cover
+        return None  # __call__ does the work; required by the abstract base
+
+
+visitor_auth = VisitorToken()
+
+
+def _notice_gate(inbox: Inbox, visitor: Visitor | None) -> None:
+    notice = notice_to_accept(inbox=inbox, visitor=visitor)
+    if notice is not None:
+        raise ApiError(
+            403,
+            _("Please read and accept the privacy notice before chatting."),
+            code="notice_required",
+            extra={"notice_version": notice.version},
+        )
+
+
+def _chat_error(exc: ChatError) -> ApiError:
+    status = {"invalid_text": 400, "conversation_closed": 409, "no_conversation": 409}
+    return ApiError(status.get(exc.code, 400), exc.message, code=exc.code)
+
+
+# --- schemas --------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    error: str = Field(description="A machine-readable code, e.g. invalid_text.")
+    message: str = Field(description="A human-readable explanation.")
+
+
+class NoticeRequiredOut(ErrorOut):
+    notice_version: int
+
+
+class RateLimitedOut(ErrorOut):
+    retry_after: int = Field(description="Seconds to wait (also in the Retry-After header).")
+
+
+class NoticeOut(Schema):
+    version: int
+    title: str
+    text: str
+
+
+class ConfigOut(Schema):
+    name: str
+    greeting: str
+    language: str
+    resume_enabled: bool
+    token_ttl_days: int
+    notice_required: bool = Field(
+        description="True when a visitor must accept `notice` before chatting."
+    )
+    notice: NoticeOut | None = Field(description="The current published privacy notice, if any.")
+    transparency_url: str
+
+
+class ConversationOut(Schema):
+    reference: str
+    status: Conversation.Status
+    started_at: datetime
+    last_message_at: datetime
+    closed_at: datetime | None
+
+
+class MessageOut(Schema):
+    id: int
+    sender: Message.Sender
+    author_name: str | None = Field(
+        description="An operator's first name (never a username or address), else null."
+    )
+    body: str
+    redacted_count: int = Field(
+        description="How many pieces of personal data were removed before storing."
+    )
+    created_at: datetime
+
+
+class StartIn(Schema):
+    new: bool = Field(False, description="Start a new conversation when the current one is closed.")
+
+
+class StartOut(Schema):
+    token: str = Field(description="The visitor's bearer token; keep it to resume.")
+    resumed: bool
+    conversation: ConversationOut
+    messages: list[MessageOut]
+
+
+class MessageIn(Schema):
+    text: str = Field(description="1 to 4000 characters; no control characters but \\n, \\t.")
+
+
+class MessagePostOut(Schema):
+    conversation: ConversationOut
+    message: MessageOut
+    replies: list[MessageOut] = Field(description="The bot's answer or a system message.")
+    redacted_count: int
+    offer_contact_form: bool = Field(
+        description="The bot's answer invites the visitor to leave contact details."
+    )
+
+
+class MessagesOut(Schema):
+    conversation: ConversationOut
+    messages: list[MessageOut]
+
+
+class HandoverOut(Schema):
+    conversation: ConversationOut
+    messages: list[MessageOut]
+
+
+def message_out(message: Message) -> dict:
+    author = message.author if message.author_id else None
+    return {
+        "id": message.pk,
+        "sender": message.sender,
+        "author_name": (author.first_name or None) if author is not None else None,
+        "body": message.body,
+        "redacted_count": message.redacted_count,
+        "created_at": message.created_at,
+    }
+
+
+def conversation_out(conversation: Conversation) -> dict:
+    return {
+        "reference": conversation.reference,
+        "status": conversation.status,
+        "started_at": conversation.started_at,
+        "last_message_at": conversation.last_message_at,
+        "closed_at": conversation.closed_at,
+    }
+
+
+def transparency_url(inbox: Inbox) -> str:
+    return f"/privacy/{inbox.company.slug}/"
+
+
+def chat_config(*, inbox: Inbox) -> dict:
+    """The public configuration of an inbox (also embedded in the chat page)."""
+    owed = notice_to_accept(inbox=inbox, visitor=None)
+    notice = owed or notice_current(company_id=inbox.company_id)
+    return {
+        "name": inbox.name,
+        "greeting": inbox.greeting,
+        "language": inbox.language,
+        "resume_enabled": inbox.resume_enabled,
+        "token_ttl_days": inbox.token_ttl_days,
+        "notice_required": owed is not None,
+        "notice": (
+            {"version": notice.version, "title": notice.title, "text": notice.text}
+            if notice is not None
+            else None
+        ),
+        "transparency_url": transparency_url(inbox),
+    }
+
+
+ERRORS = {404: ErrorOut, 429: RateLimitedOut}
+AUTH_ERRORS = {401: ErrorOut, 404: ErrorOut, 429: RateLimitedOut}
+
+
+# --- endpoints ------------------------------------------------------------
+
+
+@router.get(
+    "/chat/{public_key}/config",
+    response={200: ConfigOut, **ERRORS},
+    summary="Public configuration of an inbox",
+    operation_id="chat_config",
+)
+def get_config(request: HttpRequest, public_key: str):
+    inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)
+    return chat_config(inbox=inbox)
+
+
+@router.post(
+    "/chat/{public_key}/conversations",
+    response={200: StartOut, 201: StartOut, 400: ErrorOut, 403: NoticeRequiredOut, **ERRORS},
+    summary="Start or resume a conversation",
+    description=(
+        "Without a token (or with one that is unknown or expired) a new anonymous visitor "
+        "and conversation are created (201) and the new token is returned. With a valid "
+        "`Authorization: Bearer <token>` the visitor's current conversation is returned "
+        "(200), or a new one is started if there is none, or if it is closed and "
+        '`{"new": true}` is sent. 403 notice_required until the privacy notice is accepted.'
+    ),
+    operation_id="chat_start",
+)
+def start_conversation(request: HttpRequest, public_key: str, payload: StartIn = Body(None)):  # noqa: B008
+    inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)
+    visitor = visitor_or_none(request, inbox=inbox)
+    if visitor is not None:
+        visitor.inbox, visitor.company = inbox, inbox.company
+    _notice_gate(inbox, visitor)
+    started = chat_services.conversation_start(
+        inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
+    )
+    body = {
+        "token": started.token or bearer_token(request),
+        "resumed": not started.created,
+        "conversation": conversation_out(started.conversation),
+        "messages": [message_out(m) for m in started.messages],
+    }
+    return Status(201 if started.created else 200, body)
+
+
+@router.post(
+    "/chat/{public_key}/messages",
+    auth=visitor_auth,
+    response={
+        200: MessagePostOut,
+        400: ErrorOut,
+        403: NoticeRequiredOut,
+        409: ErrorOut,
+        **AUTH_ERRORS,
+    },
+    summary="Post a visitor message (the bot answers in the same response)",
+    operation_id="chat_post_message",
+)
+def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
+    visitor: Visitor = request.auth
+    inbox = request.chat_inbox
+    try:
+        text = chat_services.chat_text_clean(payload.text)
+        conversation = chat_services.conversation_open_for_visitor(visitor=visitor)
+    except ChatError as exc:
+        raise _chat_error(exc) from None
+    limit_conversation(conversation)
+    _notice_gate(inbox, visitor)
+    posted = chat_services.message_post(
+        inbox=inbox, visitor=visitor, conversation=conversation, text=text
+    )
+    return {
+        "conversation": conversation_out(posted.conversation),
+        "message": message_out(posted.message),
+        "replies": [message_out(m) for m in posted.replies],
+        "redacted_count": posted.message.redacted_count,
+        "offer_contact_form": posted.offer_contact_form,
+    }
+
+
+@router.get(
+    "/chat/{public_key}/messages",
+    auth=visitor_auth,
+    response={200: MessagesOut, 409: ErrorOut, **AUTH_ERRORS},
+    summary="New messages of the visitor's current conversation",
+    operation_id="chat_list_messages",
+)
+def list_messages(
+    request: HttpRequest,
+    public_key: str,
+    after: int = Query(0, ge=0, description="Return messages with an id above this one."),
+):
+    visitor: Visitor = request.auth
+    limit_polls(visitor)
+    conversation = chat_services.conversation_current_for_visitor(visitor=visitor)
+    if conversation is None:
+        raise ApiError(409, _("Start a conversation first."), code="no_conversation")
+    return {
+        "conversation": conversation_out(conversation),
+        "messages": [
+            message_out(m) for m in message_list_after(conversation=conversation, after_id=after)
+        ],
+    }
+
+
+@router.post(
+    "/chat/{public_key}/handover",
+    auth=visitor_auth,
+    response={200: HandoverOut, 403: NoticeRequiredOut, 409: ErrorOut, **AUTH_ERRORS},
+    summary="Ask for a person: the conversation waits for an operator",
+    operation_id="chat_handover",
+)
+def handover(request: HttpRequest, public_key: str):
+    visitor: Visitor = request.auth
+    inbox = request.chat_inbox
+    try:
+        conversation = chat_services.conversation_open_for_visitor(visitor=visitor)
+    except ChatError as exc:
+        raise _chat_error(exc) from None
+    _notice_gate(inbox, visitor)
+    messages = chat_services.conversation_handover(inbox=inbox, conversation=conversation)
+    return {
+        "conversation": conversation_out(conversation),
+        "messages": [message_out(m) for m in messages],
+    }

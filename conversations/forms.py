@@ -1,0 +1,82 @@
+"""Admin forms: inbox settings and FAQ entries."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from conversations.models import FaqEntry, Inbox
+
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+class InboxForm(forms.ModelForm):
+    class Meta:
+        model = Inbox
+        fields = [
+            "name",
+            "greeting",
+            "language",
+            "allowed_origins",
+            "resume_enabled",
+            "token_ttl_days",
+            "notice_required",
+        ]
+        widgets = {
+            "greeting": forms.Textarea(attrs={"rows": 3}),
+            "allowed_origins": forms.Textarea(
+                attrs={"rows": 3, "placeholder": "https://www.example.com"}
+            ),
+        }
+
+    def clean_allowed_origins(self) -> str:
+        lines = [line.strip() for line in self.cleaned_data["allowed_origins"].splitlines()]
+        origins = []
+        for line in filter(None, lines):
+            origin = line.rstrip("/")
+            if not ORIGIN_RE.match(origin):
+                raise forms.ValidationError(
+                    _(
+                        "“%(value)s” is not an origin. Write scheme and host only, "
+                        "e.g. https://www.example.com (a port is allowed, a path is not)."
+                    ),
+                    params={"value": line[:100]},
+                )
+            if origin not in origins:
+                origins.append(origin)
+        return "\n".join(origins)
+
+    def clean_token_ttl_days(self) -> int:
+        days = self.cleaned_data["token_ttl_days"]
+        if not 1 <= days <= 365:
+            raise forms.ValidationError(_("Choose between 1 and 365 days."))
+        return days
+
+
+class FaqEntryForm(forms.ModelForm):
+    class Meta:
+        model = FaqEntry
+        fields = ["questions", "answer", "asks_for_contact", "position"]
+        widgets = {
+            "questions": forms.Textarea(attrs={"rows": 4}),
+            "answer": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def clean_questions(self) -> str:
+        lines = [" ".join(line.split()) for line in self.cleaned_data["questions"].splitlines()]
+        variants = [line for line in lines if line]
+        if not variants:
+            raise forms.ValidationError(_("Enter at least one question."))
+        if any(len(v) > 300 for v in variants):
+            raise forms.ValidationError(_("A question may have at most 300 characters."))
+        return "\n".join(variants)
+
+    def clean_answer(self) -> str:
+        answer = self.cleaned_data["answer"].strip()
+        if not answer:
+            raise forms.ValidationError(_("Enter an answer."))
+        if len(answer) > 4000:
+            raise forms.ValidationError(_("An answer may have at most 4000 characters."))
+        return answer

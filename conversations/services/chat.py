@@ -1,0 +1,241 @@
+"""The visitor side of a conversation: start or resume, post a message, ask for a person.
+
+Invariants:
+- A visitor has at most one open conversation; a closed one takes no messages.
+- A visitor's text is stored only after consent.services.message_text_for_storage
+  (personal data is redacted without contact consent), and only encrypted
+  (Message.body is an EncryptedTextField).
+- Text is validated before anything is written; on any error nothing is stored.
+- Nothing here logs or audits message text: logs carry ids, counts and durations.
+  Visitor and bot messages are inserted with bulk_create, so django-auditlog
+  writes no row per chat message (they are not staff actions; operators'
+  replies are audited by the console's services).
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.services import message_text_for_storage
+from conversations.models import Conversation, Inbox, Message, Visitor
+from conversations.selectors.chat import (  # noqa: F401 (re-exported)
+    conversation_current_for_visitor,
+    faq_entry_list_for_inbox,
+    message_list_after,
+)
+from conversations.services.bot import bot_decide, handover_text
+from conversations.services.visitors import visitor_create, visitor_touch
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT_LENGTH = 4000
+ALLOWED_CONTROL = {"\n", "\t", "\r"}
+TOUCH_INTERVAL = timedelta(minutes=1)
+OPEN_STATUSES = (
+    Conversation.Status.BOT,
+    Conversation.Status.WAITING,
+    Conversation.Status.OPERATOR,
+)
+
+
+class ChatError(Exception):
+    """A visitor request the chat refuses; `code` names it for the API."""
+
+    code = "chat_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidText(ChatError):
+    code = "invalid_text"
+
+
+class ConversationClosed(ChatError):
+    code = "conversation_closed"
+
+
+class NoConversation(ChatError):
+    code = "no_conversation"
+
+
+def chat_text_clean(text: str) -> str:
+    """The text to store, trimmed; raises InvalidText with a message a visitor understands.
+
+    Control characters (NUL included) are refused, not stripped: \\n, \\t and \\r
+    are the only ones allowed. Lone surrogates (text that is not valid UTF-8) are
+    refused as well.
+    """
+    if not isinstance(text, str):
+        raise InvalidText(_("The message must be text."))
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidText(_("Please type a message."))
+    if len(stripped) > MAX_TEXT_LENGTH:
+        raise InvalidText(
+            _("The message is too long: at most %(max)d characters.") % {"max": MAX_TEXT_LENGTH}
+        )
+    for char in stripped:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in ALLOWED_CONTROL:
+            raise InvalidText(_("The message contains control characters that are not allowed."))
+        if category == "Cs":
+            raise InvalidText(_("The message is not valid UTF-8 text."))
+    return stripped
+
+
+@dataclass(frozen=True)
+class ChatStart:
+    visitor: Visitor
+    conversation: Conversation
+    token: str | None  # a new visitor's token (shown once); None for a known visitor
+    created: bool
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    conversation: Conversation
+    message: Message
+    replies: list[Message]
+    offer_contact_form: bool
+
+
+def _touch(visitor: Visitor) -> None:
+    if timezone.now() - visitor.last_seen_at >= TOUCH_INTERVAL:
+        visitor_touch(visitor=visitor)
+
+
+@transaction.atomic
+def conversation_start(
+    *, inbox: Inbox, visitor: Visitor | None, start_new: bool = False
+) -> ChatStart:
+    """Resume the visitor's current conversation, or start one (and a visitor if needed).
+
+    A known visitor gets their open conversation back; a closed one is returned
+    as it is (so the page can show it) unless `start_new` asks for a fresh one.
+    """
+    token = None
+    if visitor is None:
+        visitor, token = visitor_create(inbox=inbox)
+    else:
+        _touch(visitor)
+        current = conversation_current_for_visitor(visitor=visitor)
+        if current is not None and (current.status in OPEN_STATUSES or not start_new):
+            return ChatStart(
+                visitor=visitor,
+                conversation=current,
+                token=None,
+                created=False,
+                messages=message_list_after(conversation=current),
+            )
+    conversation = Conversation.objects.create(
+        company_id=inbox.company_id,
+        inbox=inbox,
+        visitor=visitor,
+        status=Conversation.Status.BOT,
+        last_message_at=timezone.now(),
+    )
+    logger.info("chat.conversation_started conversation=%s inbox=%s", conversation.pk, inbox.pk)
+    return ChatStart(visitor=visitor, conversation=conversation, token=token, created=True)
+
+
+def conversation_open_for_visitor(*, visitor: Visitor) -> Conversation:
+    """The visitor's open conversation; ChatError if there is none or it is closed."""
+    conversation = conversation_current_for_visitor(visitor=visitor)
+    if conversation is None:
+        raise NoConversation(_("Start a conversation first."))
+    if conversation.status == Conversation.Status.CLOSED:
+        raise ConversationClosed(
+            _("This conversation has been closed. Please start a new conversation.")
+        )
+    return conversation
+
+
+def _system_message(conversation: Conversation, text: str, now) -> Message:
+    return Message(
+        company_id=conversation.company_id,
+        conversation=conversation,
+        sender=Message.Sender.SYSTEM,
+        body=text,
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def message_post(
+    *, inbox: Inbox, visitor: Visitor, conversation: Conversation, text: str
+) -> MessagePosted:
+    """Store a visitor's message (redacted as consent requires); let the bot answer.
+
+    `text` must have passed chat_text_clean(). One INSERT for the visitor's
+    message and the reply, one UPDATE of the conversation.
+    """
+    stored, redacted_count = message_text_for_storage(visitor=visitor, text=text)
+    now = timezone.now()
+    rows = [
+        Message(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            sender=Message.Sender.VISITOR,
+            body=stored,
+            redacted_count=redacted_count,
+            created_at=now,
+        )
+    ]
+    status = conversation.status
+    offer_contact_form = False
+    if status == Conversation.Status.BOT:
+        # The bot reads the text as typed, in memory; only `stored` is written.
+        decision = bot_decide(text=text, entries=faq_entry_list_for_inbox(inbox=inbox))
+        if decision.handover:
+            status = Conversation.Status.WAITING
+            rows.append(_system_message(conversation, handover_text(language=inbox.language), now))
+        else:
+            offer_contact_form = decision.offer_contact_form
+            rows.append(
+                Message(
+                    company_id=conversation.company_id,
+                    conversation=conversation,
+                    sender=Message.Sender.BOT,
+                    body=decision.answer,
+                    created_at=now,
+                )
+            )
+    Message.objects.bulk_create(rows)
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, status=status)
+    conversation.last_message_at, conversation.status = now, status
+    _touch(visitor)
+    return MessagePosted(
+        conversation=conversation,
+        message=rows[0],
+        replies=rows[1:],
+        offer_contact_form=offer_contact_form,
+    )
+
+
+@transaction.atomic
+def conversation_handover(*, inbox: Inbox, conversation: Conversation) -> list[Message]:
+    """The visitor asks for a person: status "waiting" and a system message.
+
+    Idempotent: a conversation already waiting or with an operator is left as it is.
+    """
+    if conversation.status != Conversation.Status.BOT:
+        return []
+    now = timezone.now()
+    message = _system_message(conversation, handover_text(language=inbox.language), now)
+    Message.objects.bulk_create([message])
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=now, status=Conversation.Status.WAITING
+    )
+    conversation.last_message_at, conversation.status = now, Conversation.Status.WAITING
+    logger.info("chat.handover conversation=%s", conversation.pk)
+    return [message]
