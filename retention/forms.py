@@ -1,0 +1,83 @@
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from retention.models import RetentionPolicy
+from retention.services.policy import policy_validate
+
+MAX_DAYS = 3650
+
+
+class RetentionPolicyForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["conversation_days", "personal_data_days", "audit_days", "run_hour"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("conversation_days", "personal_data_days", "audit_days"):
+            field = self.fields[name]
+            field.validators += [MinValueValidator(1), MaxValueValidator(MAX_DAYS)]
+            field.widget.attrs.update(min=1, max=MAX_DAYS)
+        self.fields["run_hour"].validators.append(MaxValueValidator(23))
+        self.fields["run_hour"].widget.attrs.update(min=0, max=23)
+
+    def clean(self):
+        data = super().clean()
+        conversation_days = data.get("conversation_days")
+        personal_data_days = data.get("personal_data_days")
+        if conversation_days is not None and personal_data_days is not None:
+            try:
+                policy_validate(
+                    conversation_days=conversation_days, personal_data_days=personal_data_days
+                )
+            except forms.ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return data
+
+
+class LegalHoldForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Conversation reference"),
+        max_length=12,
+        help_text=_("The reference shown to the visitor on the chat page."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("Kept with the hold; not copied into the audit log."),
+    )
+
+
+class FindSubjectForm(forms.Form):
+    KINDS = [
+        ("reference", _("Conversation reference")),
+        ("email", _("E-mail address")),
+        ("token", _("Visitor token")),
+    ]
+    kind = forms.ChoiceField(label=_("Find the visitor by"), choices=KINDS)
+    value = forms.CharField(label=_("Value"), max_length=300)
+
+
+class VerifyReceiptForm(forms.Form):
+    receipt_file = forms.FileField(label=_("Receipt file (JSON)"), required=False)
+    receipt_text = forms.CharField(
+        label=_("… or paste the receipt"), widget=forms.Textarea, required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("receipt_file")
+        text = data.get("receipt_text") or ""
+        if upload:
+            if upload.size > 64 * 1024:
+                raise forms.ValidationError(_("That file is too large to be a receipt."))
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(_("That file is not a JSON text file.")) from None
+        if not text.strip():
+            raise forms.ValidationError(_("Upload or paste a receipt."))
+        data["text"] = text
+        return data

@@ -1,0 +1,321 @@
+"""Admin pages: retention policy and legal holds, erasure requests, access requests."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import admin_required, membership_required
+from accounts.models import Membership
+from chatbot_site.lib.tenancy import get_for_company_or_404
+from conversations.models import Conversation, Visitor
+from retention import selectors
+from retention.forms import FindSubjectForm, LegalHoldForm, RetentionPolicyForm, VerifyReceiptForm
+from retention.models import ErasureRequest, LegalHold
+from retention.services.erasure import (
+    ErasureError,
+    erasure_execute,
+    erasure_request_create,
+    receipt_verify,
+)
+from retention.services.export import visitor_export
+from retention.services.holds import legal_hold_lift, legal_hold_place
+from retention.services.policy import policy_get_or_create, policy_run_now, policy_update
+
+OPERATOR_ROLES = (Membership.Role.ADMIN, Membership.Role.OPERATOR)
+
+
+def can_erase(*, membership: Membership, inbox_id: int) -> bool:
+    """Admins always; operators with the erase right on the inbox (accounts.rights)."""
+    if membership.role == Membership.Role.ADMIN:
+        return True
+    try:
+        from accounts.rights import can_erase as rights_can_erase
+    except ImportError:  # pragma: no cover - the rights module ships with the console
+        return False
+    return rights_can_erase(membership=membership, inbox_id=inbox_id)
+
+
+# --------------------------------------------------------------------------- #
+# Retention policy, runs and legal holds
+# --------------------------------------------------------------------------- #
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    current = policy_get_or_create(company=company)
+    preview = None
+    form = RetentionPolicyForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        values = {k: form.cleaned_data[k] for k in RetentionPolicyForm.Meta.fields}
+        if "preview" in request.POST:
+            preview = selectors.retention_preview(
+                company=company,
+                conversation_days=values["conversation_days"],
+                personal_data_days=values["personal_data_days"],
+                audit_days=values["audit_days"],
+                now=timezone.now(),
+            )
+        else:
+            policy_update(policy=current, **values)
+            messages.success(request, _("Retention policy saved."))
+            return redirect("retention:policy")
+    current.refresh_from_db()
+    return render(
+        request,
+        "retention/policy.html",
+        {
+            "form": form,
+            "policy": current,
+            "preview": preview,
+            "runs": selectors.run_list(company=company),
+            "holds": selectors.legal_hold_list_active(company=company),
+            "hold_form": LegalHoldForm(),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def run_now(request: HttpRequest) -> HttpResponse:
+    current = policy_get_or_create(company=request.membership.company)
+    policy_run_now(policy=current, actor=request.user)
+    messages.success(request, _("The deletion window runs now; refresh to see its summary."))
+    return redirect("retention:policy")
+
+
+@admin_required
+@require_POST
+def hold_place(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    form = LegalHoldForm(request.POST)
+    if form.is_valid():
+        conversation = selectors.conversation_get_by_reference(
+            company=company, reference=form.cleaned_data["reference"]
+        )
+        if conversation is None:
+            form.add_error("reference", _("No conversation of this company has that reference."))
+        else:
+            try:
+                legal_hold_place(
+                    conversation=conversation,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field, errors)
+            else:
+                messages.success(
+                    request,
+                    _("Conversation %(ref)s is now under legal hold.")
+                    % {"ref": conversation.reference},
+                )
+                return redirect("retention:policy")
+    current = policy_get_or_create(company=company)
+    return render(
+        request,
+        "retention/policy.html",
+        {
+            "form": RetentionPolicyForm(instance=current),
+            "policy": current,
+            "runs": selectors.run_list(company=company),
+            "holds": selectors.legal_hold_list_active(company=company),
+            "hold_form": form,
+        },
+        status=400,
+    )
+
+
+@admin_required
+@require_POST
+def hold_lift(request: HttpRequest, hold_id: int) -> HttpResponse:
+    hold = get_for_company_or_404(
+        LegalHold.objects.select_related("conversation"),
+        company_id=request.membership.company_id,
+        pk=hold_id,
+    )
+    legal_hold_lift(hold=hold, actor=request.user)
+    messages.success(
+        request,
+        _("The legal hold on %(ref)s is lifted.") % {"ref": hold.conversation.reference},
+    )
+    return redirect("retention:policy")
+
+
+# --------------------------------------------------------------------------- #
+# Erasure requests
+# --------------------------------------------------------------------------- #
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def erasure_list(request: HttpRequest) -> HttpResponse:
+    """Requests so far, and the search for a data subject (POST: values stay out of URLs)."""
+    company = request.membership.company
+    form = FindSubjectForm(request.POST or None)
+    found = None
+    if request.method == "POST" and form.is_valid():
+        visitors = selectors.visitors_find(
+            company=company, kind=form.cleaned_data["kind"], value=form.cleaned_data["value"]
+        )
+        found = [(v, selectors.erasure_preview(visitor=v)) for v in visitors]
+        if not found:
+            form.add_error("value", _("No visitor of this company matches."))
+    return render(
+        request,
+        "retention/erasure_list.html",
+        {
+            "form": form,
+            "found": found,
+            "requests": selectors.erasure_request_list(company=company),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def erasure_create(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    visitor = get_for_company_or_404(
+        Visitor.objects.all(), company_id=company.pk, pk=request.POST.get("visitor", "")
+    )
+    erasure = erasure_request_create(company=company, visitor=visitor, actor=request.user)
+    return redirect("retention:erasure_detail", request_id=erasure.pk)
+
+
+@membership_required(roles=OPERATOR_ROLES)
+@require_http_methods(["GET", "POST"])
+def erasure_start(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """From the console: open an erasure request for the visitor of this conversation."""
+    membership = request.membership
+    conversation = get_for_company_or_404(
+        Conversation.objects.select_related("visitor"),
+        company_id=membership.company_id,
+        pk=conversation_id,
+    )
+    if not can_erase(membership=membership, inbox_id=conversation.inbox_id):
+        raise Http404("No such page.")
+    if request.method == "POST":
+        erasure = erasure_request_create(
+            company=membership.company, visitor=conversation.visitor, actor=request.user
+        )
+        return redirect("retention:erasure_detail", request_id=erasure.pk)
+    return render(
+        request,
+        "retention/erasure_start.html",
+        {
+            "conversation": conversation,
+            "preview": selectors.erasure_preview(visitor=conversation.visitor),
+        },
+    )
+
+
+def _visible_request(request: HttpRequest, request_id: int) -> ErasureRequest:
+    erasure = get_for_company_or_404(
+        selectors.erasure_request_visible(membership=request.membership),
+        company_id=request.membership.company_id,
+        pk=request_id,
+    )
+    if erasure.visitor_id and not can_erase(
+        membership=request.membership, inbox_id=erasure.visitor.inbox_id
+    ):
+        raise Http404("No such page.")
+    return erasure
+
+
+@membership_required(roles=OPERATOR_ROLES)
+def erasure_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    erasure = _visible_request(request, request_id)
+    preview = selectors.erasure_preview(visitor=erasure.visitor) if erasure.visitor else None
+    return render(
+        request,
+        "retention/erasure_detail.html",
+        {
+            "erasure": erasure,
+            "preview": preview,
+            "receipt_json": json.dumps(erasure.receipt, indent=2) if erasure.receipt else "",
+        },
+    )
+
+
+@membership_required(roles=OPERATOR_ROLES)
+@require_POST
+def erasure_confirm(request: HttpRequest, request_id: int) -> HttpResponse:
+    erasure = _visible_request(request, request_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm the erasure."))
+        return redirect("retention:erasure_detail", request_id=erasure.pk)
+    try:
+        erasure_execute(request=erasure, actor=request.user)
+    except ErasureError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The visitor's data is erased. The receipt is below."))
+    return redirect("retention:erasure_detail", request_id=erasure.pk)
+
+
+@membership_required(roles=OPERATOR_ROLES)
+def erasure_receipt(request: HttpRequest, request_id: int) -> HttpResponse:
+    erasure = _visible_request(request, request_id)
+    if not erasure.receipt:
+        raise Http404("No receipt yet.")
+    response = JsonResponse(erasure.receipt, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="erasure-receipt-{erasure.company_id}-{erasure.pk}.json"'
+    )
+    return response
+
+
+@membership_required(roles=OPERATOR_ROLES)
+@require_http_methods(["GET", "POST"])
+def receipt_verify_page(request: HttpRequest) -> HttpResponse:
+    form = VerifyReceiptForm(request.POST or None, request.FILES or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                document = json.loads(form.cleaned_data["text"])
+            except ValueError:
+                form.add_error(None, _("This is not JSON."))
+                status = 400
+            else:
+                result = receipt_verify(document)
+        else:
+            status = 400
+    return render(
+        request, "retention/receipt_verify.html", {"form": form, "result": result}, status=status
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Access requests
+# --------------------------------------------------------------------------- #
+
+
+@admin_required
+def visitor_export_page(request: HttpRequest, visitor_id: int) -> HttpResponse:
+    visitor = get_for_company_or_404(
+        Visitor.objects.select_related("company"),
+        company_id=request.membership.company_id,
+        pk=visitor_id,
+    )
+    if request.GET.get("format") == "json":
+        data = visitor_export(visitor=visitor, actor=request.user, output="json")
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = (
+            f'attachment; filename="visitor-export-{visitor.company_id}-{visitor.pk}.json"'
+        )
+        return response
+    data = visitor_export(visitor=visitor, actor=request.user, output="html")
+    return render(request, "retention/export.html", {"visitor": visitor, "data": data})
