@@ -14,6 +14,8 @@ from conversations.models import Conversation, Message, Visitor
 def fresh_rate_limits(settings):
     """Each test counts in its own rate-limit namespace; the limits are the defaults."""
     settings.HAFEN_RATE_KEY_PREFIX = f"test-rl:{uuid.uuid4().hex}"
+    # The personas' passwords: a fast hasher keeps these tests quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def start(client, key: str, token: str | None = None, **body):
