@@ -33,7 +33,7 @@ def run_company(company_id: int) -> dict:
     return {
         "company_id": company_id,
         "run_id": run.pk,
-        "outcome": run.outcome,
+        "outcome": str(run.outcome),
         "conversations_deleted": run.conversations_deleted,
         "messages_deleted": run.messages_deleted,
         "conversations_stripped": run.conversations_stripped,

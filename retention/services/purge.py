@@ -52,6 +52,10 @@ STRIP_BATCH_SIZE = 200  # conversations stripped per transaction
 MESSAGE_CHUNK = 1000  # message bodies decrypted, redacted and re-encrypted per round
 AUDIT_BATCH_SIZE = 5000  # audit entries deleted per transaction
 MAX_BATCHES = 200  # per task invocation, all steps together; then it re-enqueues itself
+# Each invocation starts again at step 1 and every step spends at least one
+# batch to learn it is done: with fewer batches than steps + 1 a run would never
+# get past the first steps.
+MIN_BATCHES = 5
 LOCK_TTL = 30 * 60  # seconds; longer than MAX_BATCHES take
 FAILURE_BACKOFF = timedelta(hours=1)
 
@@ -340,7 +344,7 @@ def retention_run(
     company_id: int,
     now: datetime | None = None,
     batch_size: int | None = None,
-    max_batches: int = MAX_BATCHES,
+    max_batches: int | None = None,
 ) -> RetentionRun | None:
     """One bounded run of a company's deletion window; None if another run holds the lock.
 
@@ -358,7 +362,7 @@ def retention_run(
             company_id=company_id,
             now=now or timezone.now(),
             batch_size=batch_size,
-            max_batches=max_batches,
+            max_batches=max(MIN_BATCHES, MAX_BATCHES if max_batches is None else max_batches),
         )
     finally:
         if cache.get(_lock_key(company_id)) == token:
@@ -380,15 +384,28 @@ def _run_locked(
     )
     started = time.monotonic()
     budget = Budget(batches_left=max_batches)
-    sizes = {} if batch_size is None else {"batch_size": batch_size}
     outcome, error = RetentionRun.Outcome.PARTIAL, ""
     try:
         done = (
-            purge_expired(company=company, cutoffs=cutoffs, budget=budget, **sizes)
-            and strip_personal_data(
-                company=company, cutoffs=cutoffs, now=now, budget=budget, **sizes
+            purge_expired(
+                company=company,
+                cutoffs=cutoffs,
+                budget=budget,
+                batch_size=batch_size or BATCH_SIZE,
             )
-            and purge_audit_entries(company=company, cutoffs=cutoffs, budget=budget, **sizes)
+            and strip_personal_data(
+                company=company,
+                cutoffs=cutoffs,
+                now=now,
+                budget=budget,
+                batch_size=batch_size or STRIP_BATCH_SIZE,
+            )
+            and purge_audit_entries(
+                company=company,
+                cutoffs=cutoffs,
+                budget=budget,
+                batch_size=batch_size or AUDIT_BATCH_SIZE,
+            )
         )
         if done:
             outcome = RetentionRun.Outcome.DONE

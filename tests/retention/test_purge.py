@@ -214,12 +214,12 @@ def test_an_injected_failure_rolls_back_only_that_batch_and_the_next_run_complet
 def test_a_spent_budget_leaves_the_window_due_and_a_partial_summary(personas, now):
     policy = _policy(personas.company_a)
     RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=now - timedelta(minutes=1))
-    for _ in range(5):
+    for _ in range(11):
         make_conversation(inbox=personas.inbox_a, now=now, age_days=100)
 
-    run = retention_run(company_id=personas.company_a.pk, now=now, batch_size=2, max_batches=2)
+    run = retention_run(company_id=personas.company_a.pk, now=now, batch_size=2, max_batches=5)
 
-    assert run.outcome == RetentionRun.Outcome.PARTIAL and run.conversations_deleted == 4
+    assert run.outcome == RetentionRun.Outcome.PARTIAL and run.conversations_deleted == 10
     assert RetentionPolicy.objects.get(pk=policy.pk).next_run_at < now
     done = retention_run(company_id=personas.company_a.pk, now=now, batch_size=2)
     assert done.outcome == RetentionRun.Outcome.DONE and done.conversations_deleted == 1
