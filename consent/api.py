@@ -1,3 +1,262 @@
-from ninja import Router
+"""Visitor consent API: the notice gate, contact details with opt-in, withdrawal.
+
+Paths are full (mounted at /api/): /api/chat/<public_key>/notice, …/contact, …
+Errors are JSON {"error": code, "message": text}; no response or error ever
+echoes submitted personal data back except the visitor's own stored details.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+
+from chatbot_site.api import ApiError
+from consent import selectors, services
+from consent.models import ConsentRecord, PrivacyNotice
+from consent.services import ConsentError
+from conversations.api_auth import inbox_or_404, visitor_or_401, visitor_or_none
+from conversations.models import Inbox, Visitor
 
 router = Router(tags=["consent"])
+
+
+class NoticeOut(Schema):
+    version: int
+    title: str
+    text: str
+    published_at: datetime
+
+
+class NoticeStateOut(Schema):
+    required: bool
+    owed: bool
+    notice: NoticeOut | None
+    transparency_url: str
+
+
+class AcceptIn(Schema):
+    version: int
+
+
+class AcceptOut(Schema):
+    token: str | None
+    accepted_version: int
+    message: str
+
+
+class MessageOut(Schema):
+    message: str
+
+
+class ContactIn(Schema):
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    purpose: str = ""
+    # Any JSON value: only the literal `true` counts as consent ("yes", 1, "on" do not),
+    # and everything else gets the same clear 400 rather than a schema error.
+    opt_in: Any = False
+
+
+class ContactOut(Schema):
+    granted: bool
+    name: str
+    email: str
+    phone: str
+    message: str
+
+
+class RecordOut(Schema):
+    purpose: str
+    action: str
+    notice_version: int | None
+    purpose_text: str
+    recorded_at: datetime
+
+
+class ContactStateOut(Schema):
+    granted: bool
+    name: str
+    email: str
+    phone: str
+    purpose: str  # what the contact form states as the purpose right now
+    requested: bool  # an operator asked and the visitor has not answered yet
+
+
+class ConsentsOut(Schema):
+    notice: NoticeStateOut
+    accepted_version: int | None
+    contact: ContactStateOut
+    records: list[RecordOut]
+
+
+def _fail(exc: ConsentError) -> ApiError:
+    return ApiError(exc.status, exc.message, code=exc.code, extra=exc.extra)
+
+
+def _notice_out(notice: PrivacyNotice | None) -> NoticeOut | None:
+    if notice is None:
+        return None
+    return NoticeOut(
+        version=notice.version,
+        title=notice.title,
+        text=notice.text,
+        published_at=notice.published_at,
+    )
+
+
+def _notice_state(inbox: Inbox, visitor: Visitor | None) -> NoticeStateOut:
+    current = selectors.notice_current(company_id=inbox.company_id)
+    owed = selectors.notice_to_accept(inbox=inbox, visitor=visitor) is not None
+    return NoticeStateOut(
+        required=inbox.notice_required,
+        owed=owed,
+        notice=_notice_out(current),
+        transparency_url=reverse("consent:transparency", args=[inbox.company.slug]),
+    )
+
+
+def _require_notice(inbox: Inbox, visitor: Visitor) -> None:
+    owed = selectors.notice_to_accept(inbox=inbox, visitor=visitor)
+    if owed is not None:
+        raise ApiError(
+            403,
+            _("Please accept the privacy notice first."),
+            code="notice_required",
+            extra={"notice_version": owed.version},
+        )
+
+
+@router.get("/chat/{public_key}/notice", response=NoticeStateOut)
+def notice_get(request: HttpRequest, public_key: str):
+    """The current notice, whether this inbox requires it, and whether the visitor owes it."""
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        return _notice_state(inbox, visitor_or_none(request, inbox=inbox))
+
+
+@router.post("/chat/{public_key}/notice/accept", response={200: AcceptOut, 201: AcceptOut})
+def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
+    """Accept the current notice; without a valid token an anonymous visitor is created.
+
+    The token (shown once) comes back only when a visitor was created.
+    """
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        visitor = visitor_or_none(request, inbox=inbox)
+        try:
+            accepted = services.notice_accept(inbox=inbox, visitor=visitor, version=payload.version)
+        except ConsentError as exc:
+            raise _fail(exc) from None
+        status = 201 if accepted.token else 200
+        return Status(
+            status,
+            AcceptOut(
+                token=accepted.token,
+                accepted_version=accepted.notice.version,
+                message=_("Thank you. You can start the chat now."),
+            ),
+        )
+
+
+@router.post("/chat/{public_key}/notice/decline", response=MessageOut)
+def notice_decline(request: HttpRequest, public_key: str):
+    """Declining stores nothing at all; the answer explains what that means."""
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        return MessageOut(
+            message=_(
+                "You declined the privacy notice. Nothing was stored. The chat can only "
+                "start once the notice is accepted; you can change your mind at any time."
+            )
+        )
+
+
+@router.post("/chat/{public_key}/contact", response={201: ContactOut})
+def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
+    """Store contact details, only with opt_in=true and a stated purpose."""
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        visitor = visitor_or_401(request, inbox=inbox)
+        _require_notice(inbox, visitor)
+        try:
+            details = services.contact_details_give(
+                visitor=visitor,
+                name=payload.name,
+                email=payload.email,
+                phone=payload.phone,
+                purpose=payload.purpose,
+                opt_in=payload.opt_in,
+            )
+        except ConsentError as exc:
+            raise _fail(exc) from None
+        return Status(
+            201,
+            ContactOut(
+                granted=True,
+                name=details.name,
+                email=details.email,
+                phone=details.phone,
+                message=_(
+                    "Thank you. We stored your contact details; you can withdraw at any time."
+                ),
+            ),
+        )
+
+
+@router.post("/chat/{public_key}/contact/withdraw", response=MessageOut)
+def contact_withdraw(request: HttpRequest, public_key: str):
+    """Wipe the visitor's contact details at once and record the withdrawal."""
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        visitor = visitor_or_401(request, inbox=inbox)
+        services.contact_details_withdraw(visitor=visitor)
+        return MessageOut(
+            message=_("Your contact details have been deleted. Thank you for letting us know.")
+        )
+
+
+@router.get("/chat/{public_key}/consents", response=ConsentsOut)
+def consents_get(request: HttpRequest, public_key: str):
+    """The visitor's own consent state and history (their own details included)."""
+    inbox = inbox_or_404(public_key)
+    with translation.override(inbox.language):
+        visitor = visitor_or_401(request, inbox=inbox)
+        records = selectors.consent_records_for_visitor(visitor=visitor)
+        accepted = [
+            r.notice.version
+            for r in records
+            if r.purpose == ConsentRecord.Purpose.NOTICE
+            and r.action == ConsentRecord.Action.GRANTED
+            and r.notice_id
+        ]
+        pending = selectors.contact_request_pending(visitor=visitor)
+        granted = selectors.visitor_has_contact_consent(visitor=visitor)
+        return ConsentsOut(
+            notice=_notice_state(inbox, visitor),
+            accepted_version=accepted[-1] if accepted else None,
+            contact=ContactStateOut(
+                granted=granted,
+                name=visitor.name if granted else "",
+                email=visitor.email if granted else "",
+                phone=visitor.phone if granted else "",
+                purpose=pending.purpose_text if pending else services.default_contact_purpose(),
+                requested=pending is not None,
+            ),
+            records=[
+                RecordOut(
+                    purpose=r.purpose,
+                    action=r.action,
+                    notice_version=r.notice.version if r.notice_id else None,
+                    purpose_text=r.purpose_text,
+                    recorded_at=r.recorded_at,
+                )
+                for r in records
+            ],
+        )

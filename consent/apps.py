@@ -13,3 +13,4 @@ class ConsentConfig(AppConfig):
 
         register(models.PrivacyNotice, personal_fields=("text",))
         register(models.ConsentRecord, personal_fields=("purpose_text",))
+        register(models.ContactRequest, personal_fields=("purpose_text",))

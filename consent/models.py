@@ -5,6 +5,7 @@ every acceptance or withdrawal is a ConsentRecord: the proof Art. 7(1) asks for.
 No IP address or user agent is ever recorded.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,39 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"consent #{self.pk} {self.purpose} {self.action}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class ContactRequest(models.Model):
+    """A request for the visitor's contact details, with the purpose stated to them.
+
+    Made by an operator from the console (it also posts a system message) and
+    answered by the visitor with the contact form and its explicit opt-in.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="contact_requests"
+    )
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    purpose_text = models.CharField(_("purpose"), max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "conversation"], name="contact_request_conversation")
+        ]
+
+    def __str__(self) -> str:
+        return f"contact request #{self.pk}"
 
     def get_additional_data(self) -> dict:
         return {"company_id": self.company_id}

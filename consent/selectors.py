@@ -1,6 +1,6 @@
 """Reads for consent: which notice a visitor must accept, whether contact consent stands."""
 
-from consent.models import ConsentRecord, PrivacyNotice
+from consent.models import ConsentRecord, ContactRequest, PrivacyNotice
 from conversations.models import Inbox, Visitor
 
 
@@ -49,3 +49,50 @@ def visitor_has_contact_consent(*, visitor: Visitor) -> bool:
         .first()
     )
     return latest == ConsentRecord.Action.GRANTED
+
+
+def consent_records_for_visitor(*, visitor: Visitor) -> list[ConsentRecord]:
+    """The visitor's own consent history, oldest first (index consent_visitor)."""
+    return list(
+        ConsentRecord.objects.filter(company_id=visitor.company_id, visitor=visitor)
+        .select_related("notice")
+        .order_by("recorded_at", "id")
+    )
+
+
+def contact_request_pending(*, visitor: Visitor) -> ContactRequest | None:
+    """The newest operator request for contact details not yet answered by a consent change."""
+    latest = (
+        ContactRequest.objects.filter(company_id=visitor.company_id, conversation__visitor=visitor)
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return None
+    answered = ConsentRecord.objects.filter(
+        company_id=visitor.company_id,
+        visitor=visitor,
+        purpose=ConsentRecord.Purpose.CONTACT,
+        recorded_at__gte=latest.requested_at,
+    ).exists()
+    return None if answered else latest
+
+
+def notice_list(*, company_id: int) -> list[PrivacyNotice]:
+    """Every version of a company's notice, newest first."""
+    return list(PrivacyNotice.objects.filter(company_id=company_id).order_by("-version"))
+
+
+def notice_history(*, company_id: int) -> list[PrivacyNotice]:
+    """Published versions only, newest first (what the public may read)."""
+    return list(
+        PrivacyNotice.objects.filter(company_id=company_id, published_at__isnull=False).order_by(
+            "-version"
+        )
+    )
+
+
+def notice_published_version(*, company_id: int, version: int) -> PrivacyNotice | None:
+    return PrivacyNotice.objects.filter(
+        company_id=company_id, version=version, published_at__isnull=False
+    ).first()

@@ -1,6 +1,33 @@
-"""Privacy notices (admin pages) and the public transparency page."""
+"""Privacy notices (admin pages), operators' contact requests, the public transparency page."""
 
+from django.urls import path
+
+from consent import views
 
 app_name = "consent"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("console/notices/", views.notice_list, name="notice_list"),
+    path("console/notices/new/", views.notice_create, name="notice_create"),
+    path("console/notices/inboxes/", views.notice_inboxes, name="notice_inboxes"),
+    path("console/notices/<int:version>/", views.notice_edit, name="notice_edit"),
+    path("console/notices/<int:version>/preview/", views.notice_preview, name="notice_preview"),
+    path("console/notices/<int:version>/publish/", views.notice_publish, name="notice_publish"),
+    path(
+        "console/notices/<int:version>/new-version/",
+        views.notice_new_version,
+        name="notice_new_version",
+    ),
+    path("console/notices/<int:version>/delete/", views.notice_delete, name="notice_delete"),
+    path(
+        "console/conversations/<int:conversation_id>/request-contact/",
+        views.contact_request_view,
+        name="request_contact",
+    ),
+    path("privacy/<slug:slug>/", views.transparency, name="transparency"),
+    path(
+        "privacy/<slug:slug>/notice/<int:version>/",
+        views.transparency_notice,
+        name="transparency_notice",
+    ),
+]

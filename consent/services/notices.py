@@ -1,0 +1,148 @@
+"""Privacy notices: drafts, publication, new versions; the inbox's acceptance switch.
+
+Invariant: a published notice is never changed (every write path here refuses
+it); changing the wording means a new draft row with the next version number.
+Version numbers are per company and consecutive: they are allocated under a
+lock on the company row, and a company has at most one draft at a time, which
+is always its highest version.
+"""
+
+from __future__ import annotations
+
+from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Company
+from chatbot_site.lib.audit import audit_event
+from consent.models import PrivacyNotice
+from consent.services.errors import ConsentError
+from conversations.models import Inbox
+
+TITLE_MAX_LENGTH = 200
+TEXT_MAX_LENGTH = 50_000
+
+
+def _clean(*, title: str, text: str) -> tuple[str, str]:
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title:
+        raise ConsentError(_("A notice needs a title."), code="title_missing")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ConsentError(
+            _("The title can be at most %(n)d characters long.") % {"n": TITLE_MAX_LENGTH},
+            code="title_too_long",
+        )
+    if not text:
+        raise ConsentError(_("A notice needs a text."), code="text_missing")
+    if len(text) > TEXT_MAX_LENGTH:
+        raise ConsentError(
+            _("The text can be at most %(n)d characters long.") % {"n": TEXT_MAX_LENGTH},
+            code="text_too_long",
+        )
+    return title, text
+
+
+def _refuse_published(notice: PrivacyNotice) -> None:
+    if notice.is_published:
+        raise ConsentError(
+            _(
+                "Version %(version)d is published and can no longer be changed. "
+                "Start a new version from it instead."
+            )
+            % {"version": notice.version},
+            code="notice_published",
+            status=409,
+        )
+
+
+def _new_draft(*, company: Company, title: str, text: str) -> PrivacyNotice:
+    # The company row is the lock that makes version numbers consecutive.
+    Company.objects.select_for_update().filter(pk=company.pk).first()
+    draft = PrivacyNotice.objects.filter(company=company, published_at__isnull=True).first()
+    if draft is not None:
+        raise ConsentError(
+            _("Version %(version)d is still a draft: edit or publish it first.")
+            % {"version": draft.version},
+            code="draft_exists",
+            status=409,
+            version=draft.version,
+        )
+    highest = PrivacyNotice.objects.filter(company=company).aggregate(v=Max("version"))["v"]
+    return PrivacyNotice.objects.create(
+        company=company, version=(highest or 0) + 1, title=title, text=text
+    )
+
+
+@transaction.atomic
+def notice_create_draft(*, company: Company, title: str, text: str, actor) -> PrivacyNotice:
+    """A new draft with the next version number (auditlog records the new row)."""
+    title, text = _clean(title=title, text=text)
+    return _new_draft(company=company, title=title, text=text)
+
+
+@transaction.atomic
+def notice_new_version_from(*, notice: PrivacyNotice, actor) -> PrivacyNotice:
+    """Copy a notice (usually the published one) into a new draft to be edited."""
+    return _new_draft(company=notice.company, title=notice.title, text=notice.text)
+
+
+@transaction.atomic
+def notice_update_draft(*, notice: PrivacyNotice, title: str, text: str, actor) -> PrivacyNotice:
+    title, text = _clean(title=title, text=text)
+    locked = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
+    _refuse_published(locked)
+    locked.title, locked.text = title, text
+    locked.save(update_fields=["title", "text"])
+    return locked
+
+
+@transaction.atomic
+def notice_delete_draft(*, notice: PrivacyNotice, actor) -> None:
+    """Drop a draft nobody has seen; published versions stay forever."""
+    locked = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
+    _refuse_published(locked)
+    locked.delete()
+
+
+@transaction.atomic
+def notice_publish(*, notice: PrivacyNotice, actor) -> PrivacyNotice:
+    """Publish a draft: from now on visitors of inboxes that require it must accept it."""
+    locked = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
+    _refuse_published(locked)
+    locked.published_at = timezone.now()
+    with disable_auditlog():  # one entry for the event, below
+        locked.save(update_fields=["published_at"])
+    audit_event(
+        company_id=locked.company_id,
+        actor=actor,
+        obj=locked,
+        action=LogEntry.Action.UPDATE,
+        event="notice.publish",
+        notice_id=locked.pk,
+        version=locked.version,
+    )
+    return locked
+
+
+@transaction.atomic
+def inbox_set_notice_required(*, inbox: Inbox, required: bool, actor) -> Inbox:
+    """Switch whether this inbox's chat starts only after the notice is accepted."""
+    locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
+    if locked.notice_required == required:
+        return locked
+    locked.notice_required = required
+    with disable_auditlog():  # one entry for the event, below
+        locked.save(update_fields=["notice_required"])
+    audit_event(
+        company_id=locked.company_id,
+        actor=actor,
+        obj=locked,
+        action=LogEntry.Action.UPDATE,
+        event="inbox.notice_required",
+        inbox_id=locked.pk,
+        notice_required=required,
+    )
+    return locked

@@ -1,0 +1,224 @@
+"""Thin views: privacy notices (admins), contact requests (operators), transparency (public)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import admin_required, membership_required
+from accounts.models import Membership
+from accounts.rights import REPLY, has_right
+from accounts.selectors import company_get_by_slug
+from chatbot_site.lib.tenancy import get_for_company_or_404
+from consent import selectors, services
+from consent import transparency as transparency_selectors
+from consent.forms import ContactRequestForm, NoticeForm
+from consent.models import PrivacyNotice
+from consent.services import ConsentError
+from conversations.models import Inbox
+from conversations.selectors.console import conversation_get_for_console
+
+
+def _notice_or_404(request: HttpRequest, version: int) -> PrivacyNotice:
+    return get_for_company_or_404(
+        PrivacyNotice.objects.all(), company_id=request.membership.company_id, version=version
+    )
+
+
+@admin_required
+def notice_list(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    notices = selectors.notice_list(company_id=company.pk)
+    return render(
+        request,
+        "consent/notice_list.html",
+        {
+            "notices": notices,
+            "current": selectors.notice_current(company_id=company.pk),
+            "draft": next((n for n in notices if not n.is_published), None),
+            "inboxes": Inbox.objects.filter(company=company).order_by("name", "id"),
+        },
+    )
+
+
+@admin_required
+def notice_create(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company
+    form = NoticeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice = services.notice_create_draft(
+                company=company, actor=request.user, **form.cleaned_data
+            )
+        except ConsentError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Draft version %(v)d saved.") % {"v": notice.version})
+            return redirect("consent:notice_edit", version=notice.version)
+    return render(request, "consent/notice_form.html", {"form": form, "notice": None})
+
+
+@admin_required
+def notice_edit(request: HttpRequest, version: int) -> HttpResponse:
+    notice = _notice_or_404(request, version)
+    if notice.is_published:
+        # Published versions are read-only; the page offers "new version from this".
+        return render(request, "consent/notice_form.html", {"form": None, "notice": notice})
+    form = NoticeForm(request.POST or None, initial={"title": notice.title, "text": notice.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notice_update_draft(notice=notice, actor=request.user, **form.cleaned_data)
+        except ConsentError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Draft version %(v)d saved.") % {"v": notice.version})
+            return redirect("consent:notice_edit", version=notice.version)
+    return render(request, "consent/notice_form.html", {"form": form, "notice": notice})
+
+
+@admin_required
+def notice_preview(request: HttpRequest, version: int) -> HttpResponse:
+    notice = _notice_or_404(request, version)
+    return render(request, "consent/notice_preview.html", {"notice": notice})
+
+
+@admin_required
+@require_POST
+def notice_publish(request: HttpRequest, version: int) -> HttpResponse:
+    notice = _notice_or_404(request, version)
+    try:
+        services.notice_publish(notice=notice, actor=request.user)
+    except ConsentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Version %(v)d is published. Visitors of inboxes that require it accept it now.")
+            % {"v": notice.version},
+        )
+    return redirect("consent:notice_list")
+
+
+@admin_required
+@require_POST
+def notice_new_version(request: HttpRequest, version: int) -> HttpResponse:
+    notice = _notice_or_404(request, version)
+    try:
+        draft = services.notice_new_version_from(notice=notice, actor=request.user)
+    except ConsentError as exc:
+        messages.error(request, exc.message)
+        return redirect("consent:notice_list")
+    messages.success(
+        request,
+        _("Draft version %(v)d created from version %(from)d.")
+        % {"v": draft.version, "from": notice.version},
+    )
+    return redirect("consent:notice_edit", version=draft.version)
+
+
+@admin_required
+@require_POST
+def notice_delete(request: HttpRequest, version: int) -> HttpResponse:
+    notice = _notice_or_404(request, version)
+    try:
+        services.notice_delete_draft(notice=notice, actor=request.user)
+    except ConsentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Draft version %(v)d deleted.") % {"v": version})
+    return redirect("consent:notice_list")
+
+
+@admin_required
+@require_POST
+def notice_inboxes(request: HttpRequest) -> HttpResponse:
+    """Switch "require acceptance" for every inbox of the company in one form."""
+    company = request.membership.company
+    wanted = set(request.POST.getlist("required"))
+    for inbox in Inbox.objects.filter(company=company):
+        required = str(inbox.pk) in wanted
+        if inbox.notice_required != required:
+            services.inbox_set_notice_required(inbox=inbox, required=required, actor=request.user)
+    if wanted and selectors.notice_current(company_id=company.pk) is None:
+        messages.warning(
+            request,
+            _("Saved. No notice is published yet: the chat stays open until you publish one."),
+        )
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("consent:notice_list")
+
+
+@membership_required(roles=[Membership.Role.ADMIN, Membership.Role.OPERATOR])
+@require_POST
+def contact_request_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """An operator asks the visitor for contact details, stating why."""
+    conversation = conversation_get_for_console(
+        membership=request.membership, conversation_id=conversation_id
+    )
+    if not has_right(membership=request.membership, inbox_id=conversation.inbox_id, right=REPLY):
+        raise Http404("No such page.")
+    form = ContactRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("State the purpose the contact details are asked for."))
+    else:
+        try:
+            services.contact_request(
+                conversation=conversation,
+                purpose=form.cleaned_data["purpose"],
+                actor=request.user,
+            )
+        except ConsentError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The visitor was asked for contact details."))
+    return redirect("conversations:detail", conversation_id=conversation.pk)
+
+
+def _public_language(request: HttpRequest, company) -> str:
+    wanted = request.GET.get("lang", "")
+    return wanted if wanted in ("de", "en") else company.language
+
+
+def transparency(request: HttpRequest, slug: str) -> HttpResponse:
+    """Public: who may see what, how long data is kept, the notice and its history."""
+    company = company_get_by_slug(slug=slug)
+    if company is None:
+        raise Http404("No such company.")
+    language = _public_language(request, company)
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        return render(
+            request,
+            "consent/transparency.html",
+            {
+                "company": company,
+                "language": language,
+                "inboxes": transparency_selectors.inbox_access(company=company),
+                "retention": transparency_selectors.retention_periods(company=company),
+                "current": selectors.notice_current(company_id=company.pk),
+                "history": selectors.notice_history(company_id=company.pk),
+            },
+        )
+
+
+def transparency_notice(request: HttpRequest, slug: str, version: int) -> HttpResponse:
+    """Public: one published version of the notice, as it was shown."""
+    company = company_get_by_slug(slug=slug)
+    if company is None:
+        raise Http404("No such company.")
+    notice = selectors.notice_published_version(company_id=company.pk, version=version)
+    if notice is None:
+        raise Http404("No such notice.")
+    language = _public_language(request, company)
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        return render(
+            request,
+            "consent/transparency_notice.html",
+            {"company": company, "language": language, "notice": notice},
+        )
