@@ -77,8 +77,11 @@ def erasure_request_create(
     return request
 
 
-def _executed_by(actor: AbstractBaseUser | None) -> int | str:
-    return actor.pk if getattr(actor, "is_authenticated", False) else "visitor"
+def _executed_by(*, actor: AbstractBaseUser | None, origin: str) -> int | str:
+    """A staff user's id, "visitor" for self-service, "system" for the command line."""
+    if getattr(actor, "is_authenticated", False):
+        return actor.pk
+    return "visitor" if origin == ErasureRequest.Origin.VISITOR else "system"
 
 
 def receipt_build(
@@ -157,7 +160,9 @@ def erasure_execute(
     request.status = ErasureRequest.Status.DONE
     request.executed_at = now or timezone.now()
     request.visitor = None
-    request.receipt = receipt_build(request=request, erased=erased, executed_by=_executed_by(actor))
+    request.receipt = receipt_build(
+        request=request, erased=erased, executed_by=_executed_by(actor=actor, origin=request.origin)
+    )
     with disable_auditlog():
         request.save()
     audit_event(

@@ -1,0 +1,143 @@
+"""purge_expired, erase_visitor, export_visitor and verify_receipt call the same services."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from chatbot_site.lib.crypto import blind_index
+from conversations.models import Conversation, Visitor
+from retention.models import RetentionPolicy, RetentionRun
+from retention.services.policy import policy_get_or_create
+from tests.retention.helpers import make_conversation
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+@pytest.fixture
+def short_retention(personas):
+    for company in (personas.company_a, personas.company_b):
+        policy = policy_get_or_create(company=company)
+        RetentionPolicy.objects.filter(pk=policy.pk).update(
+            conversation_days=30, personal_data_days=10
+        )
+    now = timezone.now()
+    return {
+        "old_a": make_conversation(inbox=personas.inbox_a, now=now, age_days=40),
+        "mid_a": make_conversation(inbox=personas.inbox_a, now=now, age_days=20),
+        "old_b": make_conversation(inbox=personas.inbox_b, now=now, age_days=40),
+    }
+
+
+def test_the_help_states_exactly_what_purge_expired_deletes():
+    from retention.management.commands.purge_expired import Command
+
+    for words in ("DELETES conversations", "consent records", "audit entries", "legal hold"):
+        assert words in Command.help
+
+
+def test_dry_run_counts_and_changes_nothing(short_retention):
+    output = _run("purge_expired", "--dry-run", "--company", "acme")
+    assert "acme: would delete 1 conversations (2 messages)" in output
+    assert "from 1 conversations" in output
+    assert Conversation.objects.count() == 3 and not RetentionRun.objects.exists()
+
+
+def test_purge_expired_for_one_company_leaves_the_others(short_retention):
+    output = _run("purge_expired", "--company", "acme")
+    assert "acme: done: deleted 1 conversations (2 messages)" in output
+    assert not Conversation.objects.filter(pk=short_retention["old_a"].pk).exists()
+    assert Conversation.objects.filter(pk=short_retention["old_b"].pk).exists()
+    short_retention["mid_a"].refresh_from_db()
+    assert short_retention["mid_a"].personal_data_stripped_at is not None
+
+
+def test_purge_expired_without_company_runs_all(short_retention):
+    _run("purge_expired")
+    assert Conversation.objects.count() == 1
+
+
+def test_an_unknown_slug_is_one_line_and_a_non_zero_exit(short_retention):
+    with pytest.raises(CommandError, match="No company with the slug 'nope'"):
+        _run("purge_expired", "--company", "nope")
+
+
+def test_erase_visitor_by_email_prints_a_receipt_that_verify_receipt_accepts(
+    personas, tmp_path, capsys
+):
+    conv = make_conversation(inbox=personas.inbox_a, now=timezone.now(), age_days=1)
+    Visitor.objects.filter(pk=conv.visitor_id).update(
+        email="cli@example.org", email_index=blind_index("cli@example.org")
+    )
+    output = _run("erase_visitor", "--company", "acme", "--email", "CLI@example.org", "--yes")
+    receipt = json.loads(output)
+    assert receipt["receipt"]["erased"]["conversations"] == 1
+    assert receipt["receipt"]["executed_by"] == "system"
+    assert not Visitor.objects.filter(pk=conv.visitor_id).exists()
+
+    path = tmp_path / "receipt.json"
+    path.write_text(output)
+    assert "valid: erasure request" in _run("verify_receipt", str(path))
+
+    receipt["receipt"]["erased"]["messages"] = 0
+    path.write_text(json.dumps(receipt))
+    with pytest.raises(SystemExit) as exit_info:
+        _run("verify_receipt", str(path))
+    assert exit_info.value.code == 1
+
+
+def test_verify_receipt_says_invalid_for_a_file_that_is_not_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("nope")
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_receipt", str(path), stdout=out)
+    assert exit_info.value.code == 1 and out.getvalue().startswith("invalid")
+
+
+def test_erase_visitor_finds_by_conversation_and_refuses_other_companies(personas):
+    theirs = make_conversation(inbox=personas.inbox_b, now=timezone.now(), age_days=1)
+    with pytest.raises(CommandError, match="No visitor of this company matches"):
+        _run("erase_visitor", "--company", "acme", "--conversation", theirs.reference, "--yes")
+    assert Conversation.objects.filter(pk=theirs.pk).exists()
+    _run("erase_visitor", "--company", "bravo", "--conversation", theirs.reference, "--yes")
+    assert not Conversation.objects.filter(pk=theirs.pk).exists()
+
+
+def test_erase_visitor_asks_before_erasing(personas, monkeypatch):
+    conv = make_conversation(inbox=personas.inbox_a, now=timezone.now(), age_days=1)
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    with pytest.raises(CommandError, match="nothing was erased"):
+        _run("erase_visitor", "--company", "acme", "--visitor-id", str(conv.visitor_id))
+    assert Conversation.objects.filter(pk=conv.pk).exists()
+
+
+def test_export_visitor_writes_the_json_to_a_file(personas, tmp_path):
+    conv = make_conversation(
+        inbox=personas.inbox_a, now=timezone.now(), age_days=1, bodies=("export me",)
+    )
+    path = tmp_path / "export.json"
+    _run(
+        "export_visitor",
+        "--company",
+        "acme",
+        "--visitor-id",
+        str(conv.visitor_id),
+        "--output",
+        str(path),
+    )
+    data = json.loads(path.read_text())
+    assert data["conversations"][0]["messages"][0]["text"] == "export me"
+    stdout = json.loads(
+        _run("export_visitor", "--company", "acme", "--conversation", conv.reference)
+    )
+    assert stdout["conversations"][0]["reference"] == conv.reference
