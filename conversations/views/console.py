@@ -150,8 +150,11 @@ def _detail_context(
     rights = rights_for(request.membership).on_inbox(conversation.inbox_id)
     erase_url = None
     if ERASE in rights:
+        # retention's erasure flow, when that app provides it
         try:
-            erase_url = reverse("retention:erasure_start") + f"?visitor={conversation.visitor_id}"
+            erase_url = reverse(
+                "retention:erasure_start", kwargs={"conversation_id": conversation.pk}
+            )
         except NoReverseMatch:
             erase_url = None
     can_reply = REPLY in rights

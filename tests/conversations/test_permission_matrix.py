@@ -7,7 +7,7 @@ the team grants but never reply or erase.
 """
 
 import pytest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from accounts import rights
 from accounts.services import membership_set, rights_set, team_create, team_member_add
@@ -80,6 +80,12 @@ def test_the_permission_matrix(personas, client, role, grant, inbox_name):
         assert "canary@example.net" not in html
         assert ('name="text"' in html) == (rights.REPLY in allowed)
         assert ("Reveal personal data" in html) == (rights.PERSONAL_DATA in allowed)
+        try:
+            reverse("retention:erasure_start", kwargs=ids)
+            erasure_installed = True
+        except NoReverseMatch:
+            erasure_installed = False
+        assert (">Erase<" in html) == (rights.ERASE in allowed and erasure_installed)
 
     # reveal
     reveal = client.post(reverse("conversations:reveal", kwargs=ids), {"reason": "ticket 42"})
