@@ -11,7 +11,9 @@ from django.utils import timezone
 from consent.models import PrivacyNotice
 
 
-def publish_notice(company, *, version: int | None = None, title: str = "Privacy", text: str = "We store little.") -> PrivacyNotice:
+def publish_notice(
+    company, *, version: int | None = None, title: str = "Privacy", text: str = "We store little."
+) -> PrivacyNotice:
     """A published notice row (tests of the gate do not need the admin flow)."""
     if version is None:
         version = PrivacyNotice.objects.filter(company=company).count() + 1
