@@ -31,7 +31,7 @@ DEMO_PUBLIC_KEY = "demo-website"
 # Templates other apps may provide to extend the chat page (scripts, panels);
 # each one that exists is included at the end of <body>, after chat.js. The
 # consent app hooks its notice gate and contact form in this way.
-CHAT_PAGE_EXTENSIONS = ("consent/_chat_extension.html",)
+CHAT_PAGE_EXTENSIONS = ("consent/_chat_extension.html", "retention/_chat_extension.html")
 POLL_INTERVAL_MS = 2000
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$")
 
