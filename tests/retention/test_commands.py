@@ -141,3 +141,13 @@ def test_export_visitor_writes_the_json_to_a_file(personas, tmp_path):
         _run("export_visitor", "--company", "acme", "--conversation", conv.reference)
     )
     assert stdout["conversations"][0]["reference"] == conv.reference
+
+
+def test_seed_demo_gives_the_demo_companies_a_default_policy_once():
+    call_command("seed_demo", stdout=io.StringIO())
+    first = dict(RetentionPolicy.objects.values_list("company__slug", "pk"))
+    RetentionPolicy.objects.filter(company__slug="demo").update(conversation_days=7)
+    call_command("seed_demo", stdout=io.StringIO())
+    assert dict(RetentionPolicy.objects.values_list("company__slug", "pk")) == first
+    assert set(first) >= {"demo", "other"}
+    assert RetentionPolicy.objects.get(company__slug="demo").conversation_days == 7

@@ -134,4 +134,10 @@ class Command(BaseCommand):
             quality.group.user_set.add(users["demo-viewer"])
             assign_perm("conversations.view_conversations", quality.group, inbox)
 
+        # retention: a default policy per demo company (kept if it exists)
+        from retention.services.policy import policy_get_or_create
+
+        for company in companies.values():
+            policy_get_or_create(company=company)
+
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
