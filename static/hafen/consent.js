@@ -61,8 +61,14 @@
   }
 
   function showNotice(notice, note) {
-    if (notice && notice.text && notice.title) { renderNotice(notice, note); return; }
-    fetchNotice().then(function (fresh) { if (fresh) renderNotice(fresh, note); });
+    // The page config holds the notice without its date: ask the API for the full
+    // current version (it may also be newer), and fall back to what we have.
+    var fallback = notice && notice.text && notice.title ? notice : null;
+    fetchNotice().then(function (fresh) {
+      if (fresh || fallback) renderNotice(fresh || fallback, note);
+    }, function () {
+      if (fallback) renderNotice(fallback, note);
+    });
   }
 
   function renderNotice(notice, note) {
@@ -91,6 +97,7 @@
     panel.appendChild(transparencyLink());
     H.showPanel(panel);
     H.setEnabled(false);
+    showDetailsButton(false);
   }
 
   function setBusy(actions, busy) {
@@ -103,6 +110,7 @@
       if (r.ok) {
         if (r.data.token) H.setToken(r.data.token);
         H.hidePanel();
+        showDetailsButton(true);
         return H.start();
       }
       if (r.status === 409 && r.data.error === "notice_outdated") {
@@ -145,11 +153,13 @@
     return H.api("/consents").then(function (r) { return r.ok ? r.data : null; });
   }
 
-  function field(form, name, label, type, autocomplete) {
+  function field(row, name, label, type, autocomplete) {
     var id = "hafen-contact-" + name;
-    form.appendChild(node("label", { "for": id }, label));
+    var cell = node("div", { className: "field" });
+    cell.appendChild(node("label", { "for": id }, label));
     var input = node("input", { id: id, name: name, type: type, autocomplete: autocomplete });
-    form.appendChild(input);
+    cell.appendChild(input);
+    row.appendChild(cell);
     return input;
   }
 
@@ -162,9 +172,11 @@
     panel.appendChild(p);
     panel.appendChild(node("p", { className: "hafen-consent-note" }, S.contactIntro));
     var form = node("form", { className: "hafen-contact-form", novalidate: "" });
-    var name = field(form, "name", S.name, "text", "name");
-    var email = field(form, "email", S.email, "email", "email");
-    var phone = field(form, "phone", S.phone, "tel", "tel");
+    var row = node("div", { className: "fields" });
+    var name = field(row, "name", S.name, "text", "name");
+    var email = field(row, "email", S.email, "email", "email");
+    var phone = field(row, "phone", S.phone, "tel", "tel");
+    form.appendChild(row);
     form.appendChild(node("p", { className: "hafen-consent-note" }, S.emailOrPhone));
     var optIn = node("label", { className: "opt-in" });
     var box = node("input", { type: "checkbox", name: "opt_in", id: "hafen-contact-opt-in" });
@@ -262,10 +274,8 @@
 
   // A header button to see, give or withdraw contact details at any time.
   var header = document.querySelector(".chat-header");
-  if (header) {
-    var mine = button(S.myDetails, "hafen-details-button", function () { openContact(false); });
-    mine.id = "hafen-my-details";
-    var privacy = header.querySelector(".chat-privacy");
-    header.insertBefore(mine, privacy || null);
-  }
+  var mine = button(S.myDetails, "hafen-details-button", function () { openContact(false); });
+  mine.id = "hafen-my-details";
+  if (header) header.insertBefore(mine, header.querySelector(".chat-privacy"));
+  function showDetailsButton(visible) { mine.hidden = !visible; }
 })();
