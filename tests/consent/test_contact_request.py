@@ -106,3 +106,13 @@ def test_a_closed_conversation_cannot_be_asked(login, personas, started):
     Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.CLOSED)
     login(personas.bob).post(url(conversation), {"purpose": PURPOSE})
     assert not ContactRequest.objects.exists()
+
+
+def test_the_conversation_page_offers_the_request_to_who_may_reply(login, personas, started):
+    conversation, _token = started
+    page = login(personas.bob).get(f"/console/conversations/{conversation.pk}/")
+    assert page.status_code == 200
+    assert url(conversation).encode() in page.content
+    page = login(personas.charlie).get(f"/console/conversations/{conversation.pk}/")
+    assert page.status_code == 200
+    assert url(conversation).encode() not in page.content
