@@ -140,4 +140,29 @@ class Command(BaseCommand):
         for company in companies.values():
             policy_get_or_create(company=company)
 
+        # Consent: a published German privacy notice v1 (the inbox keeps
+        # notice_required off; the admin switches it on under Privacy notices).
+        from consent.models import PrivacyNotice
+        from consent.services import notice_create_draft, notice_publish
+
+        if not PrivacyNotice.objects.filter(company=demo).exists():
+            notice = notice_create_draft(
+                company=demo,
+                title="Datenschutzhinweis für den Chat",
+                text=DEMO_NOTICE,
+                actor=users["demo-admin"],
+            )
+            notice_publish(notice=notice, actor=users["demo-admin"])
+
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+
+DEMO_NOTICE = """Verantwortlich für diesen Chat ist die Demo GmbH. Fragen zum Datenschutz beantwortet unsere Datenschutzbeauftragte unter datenschutz@demo.example.
+
+Sie chatten anonym: Wir speichern keine IP-Adresse und keine Browserdaten. Ihre Nachrichten werden verschlüsselt gespeichert, damit unser Bot und unser Support-Team Ihre Frage beantworten können (Art. 6 Abs. 1 lit. b und f DSGVO).
+
+Name, E-Mail-Adresse oder Telefonnummer speichern wir nur, wenn Sie im Kontaktformular ausdrücklich zustimmen (Art. 6 Abs. 1 lit. a DSGVO). Diese Einwilligung können Sie im Chat jederzeit widerrufen; die Angaben werden dann sofort gelöscht. Ohne Einwilligung entfernen wir personenbezogene Daten wie E-Mail-Adressen oder Telefonnummern aus Ihren Nachrichten, bevor sie gespeichert werden.
+
+Gespräche werden nach der eingestellten Frist automatisch gelöscht. Wer welche Gespräche sehen darf und wie lange wir Daten aufbewahren, steht auf unserer Transparenzseite.
+
+Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung der Verarbeitung, Datenübertragbarkeit und Widerspruch sowie das Recht, sich bei einer Aufsichtsbehörde zu beschweren."""
