@@ -193,7 +193,8 @@ def audit_page(
     position = decode_cursor(cursor)
     if position is not None:
         at, pk = position
-        qs = qs.filter(Q(timestamp__lt=at) | Q(timestamp=at, id__lt=pk))
+        # the redundant "<= at" bounds the index range; the OR breaks ties by id
+        qs = qs.filter(timestamp__lte=at).filter(Q(timestamp__lt=at) | Q(timestamp=at, id__lt=pk))
     entries = list(qs[: page_size + 1])
     next_cursor = None
     if len(entries) > page_size:

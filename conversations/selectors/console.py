@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -56,6 +57,24 @@ def conversations_visible(*, membership: Membership) -> QuerySet[Conversation]:
     return Conversation.objects.filter(company_id=membership.company_id, inbox_id__in=ids)
 
 
+def _page_keys(
+    qs: QuerySet[Conversation], *, inbox_ids: list[int], limit: int
+) -> list[tuple[datetime, int]]:
+    """(last_message_at, id) of the page's rows, newest first.
+
+    On PostgreSQL one LIMITed range scan per inbox on conv_company_inbox_activity
+    (company, inbox, -last_message_at, -id), merged by UNION ALL: each inbox
+    reads at most `limit` index entries, however many conversations the others
+    hold. Elsewhere (SQLite, the embedded run) the plain IN filter.
+    """
+    order = ("-last_message_at", "-id")
+    keys = qs.order_by(*order).values_list("last_message_at", "id")
+    if len(inbox_ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        parts = [keys.filter(inbox_id=i)[:limit] for i in inbox_ids]
+        keys = parts[0].union(*parts[1:], all=True).order_by(*order)
+    return list(keys[:limit])
+
+
 def conversation_list(
     *,
     membership: Membership,
@@ -65,14 +84,14 @@ def conversation_list(
 ) -> ConversationPage:
     """Newest activity first, keyset-paginated on (last_message_at, id): no OFFSET.
 
-    Indexes: conv_company_activity (company, -last_message_at, -id) or
-    conv_company_inbox_activity (company, inbox, -last_message_at, -id) when one
-    inbox is filtered. One query whatever the page size (inbox and assignee joined).
+    Two queries whatever the page size: the page's keys (see _page_keys), then
+    its rows with inbox and assignee joined.
     """
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    qs = conversations_visible(membership=membership)
+    permitted = sorted(inbox_ids(membership=membership, right=VIEW))
     if filters.inbox_id is not None:
-        qs = qs.filter(inbox_id=filters.inbox_id)
+        permitted = [i for i in permitted if i == filters.inbox_id]
+    qs = Conversation.objects.filter(company_id=membership.company_id, inbox_id__in=permitted)
     if filters.waiting_only:
         qs = qs.filter(status=Conversation.Status.WAITING)
     elif filters.status:
@@ -84,16 +103,23 @@ def conversation_list(
     position = decode_cursor(cursor)
     if position is not None:
         at, pk = position
-        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
-    rows = list(
-        qs.select_related("inbox", "assigned_to").order_by("-last_message_at", "-id")[
-            : page_size + 1
-        ]
-    )
+        # the redundant "<= at" is an index range bound; the OR breaks ties by id
+        qs = qs.filter(last_message_at__lte=at).filter(
+            Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk)
+        )
+    keys = _page_keys(qs, inbox_ids=permitted, limit=page_size + 1) if permitted else []
     next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].pk)
+    if len(keys) > page_size:
+        keys = keys[:page_size]
+        next_cursor = encode_cursor(*keys[-1])
+    by_id = (
+        Conversation.objects.filter(
+            company_id=membership.company_id, pk__in=[pk for _at, pk in keys]
+        )
+        .select_related("inbox", "assigned_to")
+        .in_bulk()
+    )
+    rows = [by_id[pk] for _at, pk in keys if pk in by_id]
     return ConversationPage(conversations=rows, next_cursor=next_cursor, is_first=position is None)
 
 

@@ -155,9 +155,9 @@ def test_the_list_page_runs_the_same_number_of_queries_whatever_the_page_size(
             assigned_to=personas.bob,
         )
     client = login(personas.bob)
-    # session, user, membership, rights, inboxes for the filter, the page, the
-    # waiting count, and the base layout's company switcher
-    with django_assert_num_queries(8):
+    # session, user, membership, rights, inboxes for the filter, the page's keys,
+    # the page's rows, the waiting count, and the base layout's company switcher
+    with django_assert_num_queries(9):
         response = client.get(f"{LIST}?page_size={page_size}")
     assert len(refs(response)) == min(page_size, 30)
 
@@ -174,7 +174,8 @@ def test_the_list_query_uses_the_inbox_filter_and_no_offset(personas, login):
     ]
     assert listing, "the list query was not run"
     assert "OFFSET" not in listing[0].upper()
-    assert '"inbox_id" IN' in listing[0] and '"company_id" =' in listing[0]
+    assert '"company_id" =' in listing[0]
+    assert '"inbox_id" IN' in listing[0] or '"inbox_id" =' in listing[0]
 
 
 def test_operators_home_shows_waiting_conversations_first(personas, login):
