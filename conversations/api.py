@@ -20,16 +20,18 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from chatbot_site.api import ApiError
+from chatbot_site.lib.crypto import hash_token
 from consent.selectors import notice_current, notice_to_accept
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.ratelimit import rate_limit_hit
-from conversations.selectors.chat import message_list_after
+from conversations.selectors.chat import message_list_after, visitor_get_for_chat
 from conversations.services import chat as chat_services
 from conversations.services.chat import ChatError
 
@@ -89,11 +91,23 @@ class VisitorToken(HttpBearer):
     """Bearer token of a visitor of the inbox in the path: 404 unknown inbox, 401 bad token."""
 
     def __call__(self, request: HttpRequest) -> Visitor:
-        inbox = inbox_or_404(request.resolver_match.kwargs.get("public_key", ""))
+        public_key = request.resolver_match.kwargs.get("public_key", "")
+        token = bearer_token(request)
+        # The hot path: one query finds visitor, inbox and company together.
+        visitor = (
+            visitor_get_for_chat(
+                public_key=public_key, token_hash=hash_token(token), now=timezone.now()
+            )
+            if token
+            else None
+        )
+        if visitor is None:
+            # Refused: tell an unknown inbox (404) from a bad token (401).
+            inbox = inbox_or_404(public_key)
+            limit_inbox(inbox)
+            visitor_or_401(request, inbox=inbox)  # raises
+        inbox = visitor.inbox
         limit_inbox(inbox)
-        visitor = visitor_or_401(request, inbox=inbox)
-        # Reuse the inbox row (with its company) instead of loading it again.
-        visitor.inbox = inbox
         visitor.company = inbox.company
         request.chat_inbox = inbox
         return visitor

@@ -27,7 +27,7 @@ from consent.services import message_text_for_storage
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import (  # noqa: F401 (re-exported)
     conversation_current_for_visitor,
-    faq_entry_list_for_inbox,
+    faq_entry_list_cached,
     message_list_after,
 )
 from conversations.services.bot import bot_decide, handover_text
@@ -195,7 +195,7 @@ def message_post(
     offer_contact_form = False
     if status == Conversation.Status.BOT:
         # The bot reads the text as typed, in memory; only `stored` is written.
-        decision = bot_decide(text=text, entries=faq_entry_list_for_inbox(inbox=inbox))
+        decision = bot_decide(text=text, entries=faq_entry_list_cached(inbox=inbox))
         if decision.handover:
             status = Conversation.Status.WAITING
             rows.append(_system_message(conversation, handover_text(language=inbox.language), now))

@@ -1,7 +1,8 @@
 """Admins' writes to inboxes and FAQ entries.
 
 Each write is a model save, so django-auditlog records it (with the acting
-admin and the company id); no text of visitors is involved.
+admin and the company id); no text of visitors is involved. FAQ writes drop
+this process's cached FAQ (receivers in conversations.selectors.chat).
 """
 
 from __future__ import annotations

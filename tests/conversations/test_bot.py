@@ -98,3 +98,17 @@ def test_the_handover_text_is_in_the_inbox_language_or_english_fallback():
     text = handover_text(language="en")
     assert "person" in text
     assert handover_text(language="de")  # German comes from the translation catalogue
+
+
+def test_a_changed_faq_entry_is_used_at_once_despite_the_cache(personas):
+    from conversations.selectors.chat import faq_entry_list_cached
+
+    entry = FaqEntry.objects.create(
+        company=personas.company_a, inbox=personas.inbox_a, questions="Opening hours", answer="9-5"
+    )
+    assert [e.answer for e in faq_entry_list_cached(inbox=personas.inbox_a)] == ["9-5"]
+    entry.answer = "10-4"
+    entry.save()
+    assert [e.answer for e in faq_entry_list_cached(inbox=personas.inbox_a)] == ["10-4"]
+    entry.delete()
+    assert faq_entry_list_cached(inbox=personas.inbox_a) == []

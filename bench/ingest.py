@@ -1,0 +1,252 @@
+"""Chat ingest benchmark: N visitors post messages and read the bot's answer.
+
+    .venv/bin/python bench/ingest.py [--visitors 16] [--seconds 20] [--workers 2] [--threads 4]
+
+Starts gunicorn on PostgreSQL (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/hafen_bench; the database is dropped and
+created afresh, so its name must contain "bench"), migrates it, seeds the demo
+inbox with its FAQ, then runs two phases against the same server:
+
+1. chat:  POST /api/chat/demo-website/messages with FAQ questions (bot answers
+          in the same response; full product path: token, consent redaction,
+          encryption, bot, one INSERT for both messages, one UPDATE);
+2. floor: POST /bench/floor/ (bench-only view, bench/floor_urls.py) that
+          inserts one plain unencrypted row: the floor of this stack.
+
+Each visitor is a thread with its own keep-alive HTTP connection. Prints
+messages/s and p50/p95/p99 latency per phase and the chat/floor ratio.
+Rate limits are switched off for the run (HAFEN_RATE_*=0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/hafen_bench"
+QUESTIONS = [
+    "Wann haben Sie geöffnet?",
+    "What are your opening hours?",
+    "Wo ist mein Paket?",
+    "How do I return an item?",
+    "Welche Zahlungsarten gibt es?",
+    "Which payment methods do you accept?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        HAFEN_RATE_INBOX_PER_MINUTE="0",
+        HAFEN_RATE_CONVERSATION_PER_MINUTE="0",
+        HAFEN_RATE_POLLS_PER_MINUTE="0",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def fresh_database(database_url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(database_url)
+    name = parsed.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to drop {name!r}: the benchmark database name must contain 'bench'")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(env: dict[str, str]) -> None:
+    def manage(*args: str) -> None:
+        subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo")
+    manage(
+        "shell",
+        "-c",
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text NOT NULL, "
+        "created_at timestamptz NOT NULL)')",
+    )
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "chatbot_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--keep-alive",
+            "30",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/chat/demo-website/config")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    sys.exit("gunicorn did not come up")
+
+
+def request(conn, method: str, path: str, body=None, token: str | None = None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, data
+
+
+def visitor(
+    mode: str, port: int, stop_at: float, warm_until: float, out: list, errors: list, n: int
+):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    token = None
+    if mode == "chat":
+        status, data = request(conn, "POST", "/api/chat/demo-website/conversations")
+        if status != 201:
+            errors.append(status)
+            return
+        token = json.loads(data)["token"]
+    i = n
+    while True:
+        now = time.perf_counter()
+        if now >= stop_at:
+            break
+        text = QUESTIONS[i % len(QUESTIONS)]
+        i += 1
+        if mode == "chat":
+            status, data = request(
+                conn, "POST", "/api/chat/demo-website/messages", {"text": text}, token
+            )
+            ok = status == 200 and json.loads(data)["replies"][0]["sender"] == "bot"
+        else:
+            status, data = request(conn, "POST", "/bench/floor/", {"text": text})
+            ok = status == 200
+        elapsed = time.perf_counter() - now
+        if not ok:
+            errors.append(status)
+        elif now >= warm_until:
+            out.append(elapsed)
+    conn.close()
+
+
+def run_phase(mode: str, port: int, visitors: int, seconds: float, warmup: float) -> dict:
+    start = time.perf_counter()
+    warm_until = start + warmup
+    stop_at = warm_until + seconds
+    results: list[list[float]] = [[] for _ in range(visitors)]
+    errors: list = []
+    threads = [
+        threading.Thread(
+            target=visitor, args=(mode, port, stop_at, warm_until, results[n], errors, n)
+        )
+        for n in range(visitors)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies = sorted(x for r in results for x in r)
+    if not latencies:
+        sys.exit(f"{mode}: no successful request ({len(errors)} errors: {errors[:5]})")
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "mode": mode,
+        "messages": len(latencies),
+        "per_second": len(latencies) / seconds,
+        "p50_ms": q[49] * 1000,
+        "p95_ms": q[94] * 1000,
+        "p99_ms": q[98] * 1000,
+        "errors": len(errors),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    database_url = (
+        os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DB
+    )
+    env = bench_env(database_url)
+    t0 = time.time()
+    fresh_database(database_url)
+    prepare(env)
+    print(f"prepared a fresh database in {time.time() - t0:.1f}s")
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers, args.threads)
+    try:
+        print(
+            f"gunicorn {args.workers} workers x {args.threads} threads, "
+            f"{args.visitors} visitors, {args.seconds:.0f}s per phase (+{args.warmup:.0f}s warm-up)"
+        )
+        results = [
+            run_phase(mode, port, args.visitors, args.seconds, args.warmup)
+            for mode in ("chat", "floor")
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    print(f"{'phase':<6} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for r in results:
+        print(
+            f"{r['mode']:<6} {r['per_second']:8.1f} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
+            f"{r['p99_ms']:8.1f} {r['errors']:7d}"
+        )
+    chat, floor = results
+    ratio = chat["per_second"] / floor["per_second"]
+    print(
+        f"chat/floor throughput: {ratio:.0%} (target >= 60%); chat p95 {chat['p95_ms']:.1f} ms (target < 50 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
