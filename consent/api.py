@@ -20,6 +20,7 @@ from chatbot_site.api import ApiError
 from consent import selectors, services
 from consent.models import ConsentRecord, PrivacyNotice
 from consent.services import ConsentError
+from conversations.api import limit_inbox
 from conversations.api_auth import inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Inbox, Visitor
 
@@ -137,6 +138,7 @@ def _require_notice(inbox: Inbox, visitor: Visitor) -> None:
 def notice_get(request: HttpRequest, public_key: str):
     """The current notice, whether this inbox requires it, and whether the visitor owes it."""
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         return _notice_state(inbox, visitor_or_none(request, inbox=inbox))
 
@@ -148,6 +150,7 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
     The token (shown once) comes back only when a visitor was created.
     """
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         visitor = visitor_or_none(request, inbox=inbox)
         try:
@@ -169,6 +172,7 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
 def notice_decline(request: HttpRequest, public_key: str):
     """Declining stores nothing at all; the answer explains what that means."""
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         return MessageOut(
             message=_(
@@ -182,6 +186,7 @@ def notice_decline(request: HttpRequest, public_key: str):
 def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
     """Store contact details, only with opt_in=true and a stated purpose."""
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
         _require_notice(inbox, visitor)
@@ -214,6 +219,7 @@ def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
 def contact_withdraw(request: HttpRequest, public_key: str):
     """Wipe the visitor's contact details at once and record the withdrawal."""
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
         services.contact_details_withdraw(visitor=visitor)
@@ -226,6 +232,7 @@ def contact_withdraw(request: HttpRequest, public_key: str):
 def consents_get(request: HttpRequest, public_key: str):
     """The visitor's own consent state and history (their own details included)."""
     inbox = inbox_or_404(public_key)
+    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
         records = selectors.consent_records_for_visitor(visitor=visitor)

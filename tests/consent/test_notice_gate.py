@@ -129,3 +129,11 @@ def test_it_audits_the_acceptance_with_the_company_and_no_personal_data(client, 
     )
     assert entry.additional_data["notice_version"] == 1
     assert entry.actor is None
+
+
+def test_it_rate_limits_acceptances_per_inbox(client, personas, gated, settings):
+    settings.HAFEN_RATE_INBOX_PER_MINUTE = 1
+    assert api(client, "post", "/chat/acme-web/notice/accept", {"version": 1}).status_code == 201
+    limited = api(client, "post", "/chat/acme-web/notice/accept", {"version": 1})
+    assert limited.status_code == 429
+    assert Visitor.objects.count() == 1

@@ -1,0 +1,161 @@
+"""Redaction benchmark: how long the shared detector takes per chat message.
+
+    .venv/bin/python bench/redaction.py [--messages 20000] [--pii-share 0.10] [--seed 7]
+
+Generates a corpus of realistic chat messages (mixed German and English, short
+and long, with order numbers, dates, prices and postcodes as distractors), of
+which --pii-share contain personal data (an email, a German or international
+phone number, an IBAN or a card number). Then runs chatbot_site.lib.pii.redact
+over all of them (as message_text_for_storage does without consent, region DE)
+and prints messages/s and microseconds per message: the mean, p50, p95 and p99,
+for all messages and separately for those with and without personal data.
+Pure Python: no database, no Django settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from chatbot_site.lib.pii import redact  # noqa: E402
+
+GERMAN = [
+    "Hallo, ich habe eine Frage zu meiner Bestellung {order}.",
+    "Wann kommt mein Paket? Bestellt am {date}, Bestellnummer {order}.",
+    "Können Sie mir sagen, ob der Artikel noch lieferbar ist? Er kostet {price}.",
+    "Ich wohne in {postcode} und möchte wissen, ob Sie dorthin liefern.",
+    "Die Rechnung {invoice} ist doppelt abgebucht worden, bitte prüfen.",
+    "Danke für die schnelle Antwort!",
+    "Wie lange dauert eine Rücksendung normalerweise? Ich habe sie am {date} abgeschickt.",
+    "Guten Tag, ich hätte gern einen Rückruf wegen meines Vertrags.",
+    "Mein Gutschein über {price} funktioniert nicht, was kann ich tun?",
+    "Öffnungszeiten am Samstag? Ich komme gegen 10:30 Uhr vorbei.",
+]
+ENGLISH = [
+    "Hi, I have a question about order {order}.",
+    "When will my parcel arrive? I ordered it on {date}.",
+    "Is this item still in stock? It says {price} on the website.",
+    "Do you ship to {postcode}? Thanks in advance.",
+    "Invoice {invoice} was charged twice, could you please check?",
+    "Thanks, that helped a lot!",
+    "How long does a return usually take? I sent it back on {date}.",
+    "Hello, I would like somebody to call me back about my contract.",
+    "My voucher for {price} does not work, what can I do?",
+    "Are you open on Saturday? I could drop by around 10:30.",
+]
+PII_GERMAN = [
+    "Sie erreichen mich unter {pii}, gern auch abends.",
+    "Bitte schreiben Sie mir an {pii}, danke!",
+    "Meine Bankverbindung für die Erstattung: {pii}",
+    "Die Karte {pii} wurde belastet, Bestellung {order}.",
+]
+PII_ENGLISH = [
+    "You can reach me at {pii}, evenings are fine.",
+    "Please email me at {pii}, thanks!",
+    "For the refund, my account is {pii}",
+    "Card {pii} was charged for order {order}.",
+]
+PII_VALUES = [
+    "anna.schmidt@example.de",
+    "j.doe+shop@mail.example.com",
+    "030 12345678",
+    "+49 171 2345678",
+    "0171/2345678",
+    "+44 20 7946 0958",
+    "DE89 3704 0044 0532 0130 00",
+    "GB82WEST12345698765432",
+    "4111 1111 1111 1111",
+    "5500-0000-0000-0004",
+]
+
+
+def fill(template: str, rng: random.Random, pii: str = "") -> str:
+    return template.format(
+        order=f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+        date=f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.2026",
+        price=f"{rng.randint(5, 499)},{rng.randint(0, 99):02d} €",
+        postcode=f"{rng.randint(10000, 99999)} Berlin",
+        invoice=f"RE-2026-{rng.randint(0, 99999):05d}",
+        pii=pii,
+    )
+
+
+def corpus(n: int, pii_share: float, seed: int) -> list[tuple[str, bool]]:
+    rng = random.Random(seed)
+    messages = []
+    for _ in range(n):
+        german = rng.random() < 0.5
+        has_pii = rng.random() < pii_share
+        if has_pii:
+            template = rng.choice(PII_GERMAN if german else PII_ENGLISH)
+            text = fill(template, rng, rng.choice(PII_VALUES))
+        else:
+            text = fill(rng.choice(GERMAN if german else ENGLISH), rng)
+        if rng.random() < 0.2:  # some longer messages: two or three sentences
+            text += " " + fill(rng.choice(GERMAN if german else ENGLISH), rng)
+        messages.append((text, has_pii))
+    return messages
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def report(label: str, timings: list[float]) -> None:
+    us = [t * 1e6 for t in timings]
+    print(
+        f"  {label:<18} n={len(us):>6}  mean {statistics.fmean(us):7.1f} µs  "
+        f"p50 {percentile(us, 50):7.1f}  p95 {percentile(us, 95):7.1f}  "
+        f"p99 {percentile(us, 99):7.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--pii-share", type=float, default=0.10)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    messages = corpus(args.messages, args.pii_share, args.seed)
+    for text, _ in messages[:200]:  # warm up caches (phone metadata, regexes)
+        redact(text, region="DE", language="de")
+
+    timings: list[float] = []
+    with_pii: list[float] = []
+    without_pii: list[float] = []
+    redacted_messages = 0
+    missed = false_alarms = 0
+    started = time.perf_counter()
+    for text, has_pii in messages:
+        t0 = time.perf_counter()
+        _, count = redact(text, region="DE", language="de")
+        elapsed = time.perf_counter() - t0
+        timings.append(elapsed)
+        (with_pii if has_pii else without_pii).append(elapsed)
+        redacted_messages += count > 0
+        missed += has_pii and count == 0
+        false_alarms += (not has_pii) and count > 0
+    total = time.perf_counter() - started
+
+    mean_len = statistics.fmean(len(t) for t, _ in messages)
+    print(f"Redaction benchmark: {len(messages)} messages, mean length {mean_len:.0f} chars,")
+    print(
+        f"  {sum(p for _, p in messages)} with personal data, {redacted_messages} redacted "
+        f"({missed} missed, {false_alarms} false alarms)"
+    )
+    print(f"  throughput         {len(messages) / total:,.0f} messages/s ({total:.2f} s)")
+    report("all messages", timings)
+    report("with personal data", with_pii)
+    report("without", without_pii)
+
+
+if __name__ == "__main__":
+    main()
