@@ -17,6 +17,15 @@ from django.db import models
 from django.db.models import ProtectedError
 
 
+def _reverse_relations(model: type[models.Model]) -> list:
+    """Every foreign key pointing at `model`, hidden ones (related_name="+") included."""
+    return [
+        f
+        for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one or f.many_to_many)
+    ]
+
+
 def raw_delete(
     model: type[models.Model], *, where: dict[str, Any], counts: Counter | None = None
 ) -> Counter:
@@ -27,7 +36,7 @@ def raw_delete(
     counts = counts if counts is not None else Counter()
     queryset = model._base_manager.filter(**where)
     parent_ids: Iterable[Any] | models.QuerySet | None = None
-    for rel in model._meta.related_objects:
+    for rel in _reverse_relations(model):
         if parent_ids is None:
             # A plain id list stays a list; anything else becomes a subquery.
             ids = where.get("id__in", where.get("pk__in"))

@@ -203,3 +203,15 @@ def test_a_later_export_audit_entry_is_erased_too(personas, subject):
     visitor_export(visitor=visitor, actor=personas.alice)
     erasure_self_service(visitor=visitor)
     assert not LogEntry.objects.filter(additional_data__event="visitor.export").exists()
+
+
+def test_a_second_pending_request_for_the_same_visitor_is_left_without_a_subject(personas, subject):
+    visitor, _ = subject
+    first = erasure_request_create(company=personas.company_a, visitor=visitor, actor=None)
+    second = erasure_request_create(company=personas.company_a, visitor=visitor, actor=None)
+    erasure_execute(request=first, actor=None)
+    second.refresh_from_db()
+    assert second.visitor_id is None
+    with pytest.raises(ErasureError) as err:
+        erasure_execute(request=second, actor=None)
+    assert err.value.code == "gone"

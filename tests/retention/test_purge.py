@@ -327,3 +327,19 @@ def test_a_run_logs_counts_but_never_personal_data(personas, now, caplog):
     assert "canary-7731" not in caplog.text and "Canary Name" not in caplog.text
     dumped = str(list(LogEntry.objects.values()))
     assert "canary-7731" not in dumped and "Canary Name" not in dumped
+
+
+def test_a_pending_erasure_request_does_not_block_the_purge_of_its_visitor(personas, now):
+    from retention.models import ErasureRequest
+    from retention.services.erasure import erasure_request_create
+
+    _policy(personas.company_a)
+    conv = make_conversation(inbox=personas.inbox_a, now=now, age_days=100)
+    request = erasure_request_create(
+        company=personas.company_a, visitor=conv.visitor, actor=personas.alice
+    )
+
+    run = retention_run(company_id=personas.company_a.pk, now=now)
+
+    assert run.outcome == RetentionRun.Outcome.DONE and run.visitors_deleted == 1
+    assert ErasureRequest.objects.get(pk=request.pk).visitor_id is None
