@@ -31,7 +31,11 @@ from consent.selectors import notice_current, notice_to_accept
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.ratelimit import rate_limit_hit
-from conversations.selectors.chat import message_list_after, visitor_get_for_chat
+from conversations.selectors.chat import (
+    conversation_current_get_for_chat,
+    message_list_after,
+    visitor_get_for_chat,
+)
 from conversations.services import chat as chat_services
 from conversations.services.chat import ChatError
 
@@ -93,23 +97,33 @@ class VisitorToken(HttpBearer):
     def __call__(self, request: HttpRequest) -> Visitor:
         public_key = request.resolver_match.kwargs.get("public_key", "")
         token = bearer_token(request)
-        # The hot path: one query finds visitor, inbox and company together.
-        visitor = (
-            visitor_get_for_chat(
-                public_key=public_key, token_hash=hash_token(token), now=timezone.now()
-            )
+        token_hash, now = hash_token(token), timezone.now()
+        # The hot path: one query finds the current conversation with its
+        # visitor, inbox and company; a visitor without a conversation takes a
+        # second one; a refusal a third (an unknown inbox is 404, a bad token 401).
+        conversation = (
+            conversation_current_get_for_chat(public_key=public_key, token_hash=token_hash, now=now)
             if token
             else None
         )
-        if visitor is None:
-            # Refused: tell an unknown inbox (404) from a bad token (401).
-            inbox = inbox_or_404(public_key)
-            limit_inbox(inbox)
-            visitor_or_401(request, inbox=inbox)  # raises
+        if conversation is not None:
+            visitor = conversation.visitor
+            visitor.inbox = conversation.inbox
+        else:
+            visitor = (
+                visitor_get_for_chat(public_key=public_key, token_hash=token_hash, now=now)
+                if token
+                else None
+            )
+            if visitor is None:
+                inbox = inbox_or_404(public_key)
+                limit_inbox(inbox)
+                visitor_or_401(request, inbox=inbox)  # raises
         inbox = visitor.inbox
         limit_inbox(inbox)
         visitor.company = inbox.company
         request.chat_inbox = inbox
+        request.chat_conversation = conversation
         return visitor
 
     def authenticate(self, request: HttpRequest, token: str) -> Visitor | None:  # pragma: no cover
@@ -341,7 +355,9 @@ def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
     inbox = request.chat_inbox
     try:
         text = chat_services.chat_text_clean(payload.text)
-        conversation = chat_services.conversation_open_for_visitor(visitor=visitor)
+        conversation = chat_services.conversation_require_open(
+            conversation=request.chat_conversation
+        )
     except ChatError as exc:
         raise _chat_error(exc) from None
     limit_conversation(conversation)
@@ -372,7 +388,7 @@ def list_messages(
 ):
     visitor: Visitor = request.auth
     limit_polls(visitor)
-    conversation = chat_services.conversation_current_for_visitor(visitor=visitor)
+    conversation = request.chat_conversation
     if conversation is None:
         raise ApiError(409, _("Start a conversation first."), code="no_conversation")
     return {
@@ -394,7 +410,9 @@ def handover(request: HttpRequest, public_key: str):
     visitor: Visitor = request.auth
     inbox = request.chat_inbox
     try:
-        conversation = chat_services.conversation_open_for_visitor(visitor=visitor)
+        conversation = chat_services.conversation_require_open(
+            conversation=request.chat_conversation
+        )
     except ChatError as exc:
         raise _chat_error(exc) from None
     _notice_gate(inbox, visitor)

@@ -71,6 +71,30 @@ def visitor_get_for_chat(*, public_key: str, token_hash: str, now) -> Visitor | 
     )
 
 
+def conversation_current_get_for_chat(
+    *, public_key: str, token_hash: str, now
+) -> Conversation | None:
+    """The newest conversation of the visitor with this token in this inbox: ONE query.
+
+    Loads the visitor, the inbox and its company with it. None when the token is
+    unknown or expired, or when the visitor has no conversation yet. Plan: the
+    inbox by its unique key, the visitor by visitor_company_token (company_id,
+    token_hash), its conversations by their visitor_id index.
+    """
+    return (
+        Conversation.objects.select_related("visitor", "inbox__company")
+        .filter(
+            inbox__public_key=public_key,
+            company_id=F("inbox__company_id"),
+            visitor__company_id=F("inbox__company_id"),
+            visitor__token_hash=token_hash,
+            visitor__token_expires_at__gt=now,
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 # FAQ entries change rarely and are read on every bot message: each process
 # keeps them for FAQ_CACHE_SECONDS. A save or delete of an entry in this
 # process drops its inbox's copy at once (signal receivers below); other

@@ -148,9 +148,8 @@ def conversation_start(
     return ChatStart(visitor=visitor, conversation=conversation, token=token, created=True)
 
 
-def conversation_open_for_visitor(*, visitor: Visitor) -> Conversation:
-    """The visitor's open conversation; ChatError if there is none or it is closed."""
-    conversation = conversation_current_for_visitor(visitor=visitor)
+def conversation_require_open(*, conversation: Conversation | None) -> Conversation:
+    """The visitor's current conversation if it is open; ChatError if none or closed."""
     if conversation is None:
         raise NoConversation(_("Start a conversation first."))
     if conversation.status == Conversation.Status.CLOSED:

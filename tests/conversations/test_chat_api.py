@@ -300,3 +300,16 @@ def test_errors_are_json_with_a_message(client, personas):
     assert response["Content-Type"].startswith("application/json")
     body = json.loads(response.content)
     assert body["error"] == "token_missing" and body["message"]
+
+
+def test_posting_a_message_takes_a_handful_of_queries(
+    client, personas, faq, django_assert_max_num_queries
+):
+    token = start(client, "acme-web").json()["token"]
+    post(client, "acme-web", token, "When are you open?")  # warms the FAQ cache
+    # conversation+visitor+inbox, consent, one INSERT for both messages, one
+    # UPDATE, and the transaction's two statements
+    with django_assert_max_num_queries(6):
+        assert post(client, "acme-web", token, "When are you open?").status_code == 200
+    with django_assert_max_num_queries(2):
+        assert poll(client, "acme-web", token).status_code == 200
