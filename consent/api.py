@@ -29,6 +29,7 @@ router = Router(tags=["consent"])
 
 class NoticeOut(Schema):
     version: int
+    language: str  # the inbox's language if the notice has that translation
     title: str
     text: str
     published_at: datetime
@@ -101,13 +102,15 @@ def _fail(exc: ConsentError) -> ApiError:
     return ApiError(exc.status, exc.message, code=exc.code, extra=exc.extra)
 
 
-def _notice_out(notice: PrivacyNotice | None) -> NoticeOut | None:
+def _notice_out(notice: PrivacyNotice | None, *, language: str) -> NoticeOut | None:
     if notice is None:
         return None
+    shown_language, title, text = notice.in_language(language)
     return NoticeOut(
         version=notice.version,
-        title=notice.title,
-        text=notice.text,
+        language=shown_language,
+        title=title,
+        text=text,
         published_at=notice.published_at,
     )
 
@@ -118,7 +121,7 @@ def _notice_state(inbox: Inbox, visitor: Visitor | None) -> NoticeStateOut:
     return NoticeStateOut(
         required=inbox.notice_required,
         owed=owed,
-        notice=_notice_out(current),
+        notice=_notice_out(current, language=inbox.language),
         transparency_url=reverse("consent:transparency", args=[inbox.company.slug]),
     )
 

@@ -11,6 +11,6 @@ class ConsentConfig(AppConfig):
 
         from . import models
 
-        register(models.PrivacyNotice, personal_fields=("text",))
+        register(models.PrivacyNotice, personal_fields=("text", "translation_text"))
         register(models.ConsentRecord, personal_fields=("purpose_text",))
         register(models.ContactRequest, personal_fields=("purpose_text",))

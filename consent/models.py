@@ -16,8 +16,15 @@ from conversations.models import Visitor
 class PrivacyNotice(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="notices")
     version = models.PositiveIntegerField()
+    language = models.CharField(
+        _("language"), max_length=8, default="de", choices=settings.LANGUAGES
+    )
     title = models.CharField(_("title"), max_length=200)
     text = models.TextField(_("text"))
+    # The same notice in the other language (German <-> English), optional:
+    # visitors and the transparency page get the one in their language.
+    translation_title = models.CharField(_("title (translation)"), max_length=200, blank=True)
+    translation_text = models.TextField(_("text (translation)"), blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -36,6 +43,21 @@ class PrivacyNotice(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def translation_language(self) -> str:
+        """The other of the two languages (German <-> English)."""
+        return "en" if self.language == "de" else "de"
+
+    def in_language(self, language: str) -> tuple[str, str, str]:
+        """(language, title, text) for a reader of `language`; the main text if no translation."""
+        if (
+            language[:2] == self.translation_language
+            and self.translation_title
+            and self.translation_text
+        ):
+            return self.translation_language, self.translation_title, self.translation_text
+        return self.language, self.title, self.text
 
 
 class ConsentRecord(models.Model):

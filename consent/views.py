@@ -48,7 +48,7 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 def notice_create(request: HttpRequest) -> HttpResponse:
     company = request.membership.company
-    form = NoticeForm(request.POST or None)
+    form = NoticeForm(request.POST or None, initial={"language": company.language})
     if request.method == "POST" and form.is_valid():
         try:
             notice = services.notice_create_draft(
@@ -68,7 +68,11 @@ def notice_edit(request: HttpRequest, version: int) -> HttpResponse:
     if notice.is_published:
         # Published versions are read-only; the page offers "new version from this".
         return render(request, "consent/notice_form.html", {"form": None, "notice": notice})
-    form = NoticeForm(request.POST or None, initial={"title": notice.title, "text": notice.text})
+    initial = {
+        field: getattr(notice, field)
+        for field in ("language", "title", "text", "translation_title", "translation_text")
+    }
+    form = NoticeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.notice_update_draft(notice=notice, actor=request.user, **form.cleaned_data)
@@ -83,7 +87,14 @@ def notice_edit(request: HttpRequest, version: int) -> HttpResponse:
 @admin_required
 def notice_preview(request: HttpRequest, version: int) -> HttpResponse:
     notice = _notice_or_404(request, version)
-    return render(request, "consent/notice_preview.html", {"notice": notice})
+    languages = [notice.language]
+    if notice.translation_title:
+        languages.append(notice.translation_language)
+    return render(
+        request,
+        "consent/notice_preview.html",
+        {"notice": notice, "preview_languages": languages},
+    )
 
 
 @admin_required

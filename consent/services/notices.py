@@ -9,8 +9,11 @@ is always its highest version.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -26,23 +29,52 @@ TITLE_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 50_000
 
 
-def _clean(*, title: str, text: str) -> tuple[str, str]:
-    title, text = (title or "").strip(), (text or "").strip()
-    if not title:
-        raise ConsentError(_("A notice needs a title."), code="title_missing")
+@dataclass(frozen=True)
+class NoticeContent:
+    language: str
+    title: str
+    text: str
+    translation_title: str = ""
+    translation_text: str = ""
+
+
+def _check(title: str, text: str) -> None:
     if len(title) > TITLE_MAX_LENGTH:
         raise ConsentError(
-            _("The title can be at most %(n)d characters long.") % {"n": TITLE_MAX_LENGTH},
+            _("A title can be at most %(n)d characters long.") % {"n": TITLE_MAX_LENGTH},
             code="title_too_long",
         )
-    if not text:
-        raise ConsentError(_("A notice needs a text."), code="text_missing")
     if len(text) > TEXT_MAX_LENGTH:
         raise ConsentError(
-            _("The text can be at most %(n)d characters long.") % {"n": TEXT_MAX_LENGTH},
+            _("A text can be at most %(n)d characters long.") % {"n": TEXT_MAX_LENGTH},
             code="text_too_long",
         )
-    return title, text
+
+
+def _clean(
+    *,
+    language: str,
+    title: str,
+    text: str,
+    translation_title: str = "",
+    translation_text: str = "",
+) -> NoticeContent:
+    title, text = (title or "").strip(), (text or "").strip()
+    t_title, t_text = (translation_title or "").strip(), (translation_text or "").strip()
+    if language not in dict(settings.LANGUAGES):
+        raise ConsentError(_("Choose German or English."), code="language_invalid")
+    if not title:
+        raise ConsentError(_("A notice needs a title."), code="title_missing")
+    if not text:
+        raise ConsentError(_("A notice needs a text."), code="text_missing")
+    _check(title, text)
+    if bool(t_title) != bool(t_text):
+        raise ConsentError(
+            _("A translation needs both a title and a text (or leave both empty)."),
+            code="translation_incomplete",
+        )
+    _check(t_title, t_text)
+    return NoticeContent(language, title, text, t_title, t_text)
 
 
 def _refuse_published(notice: PrivacyNotice) -> None:
@@ -58,7 +90,7 @@ def _refuse_published(notice: PrivacyNotice) -> None:
         )
 
 
-def _new_draft(*, company: Company, title: str, text: str) -> PrivacyNotice:
+def _new_draft(*, company: Company, content: NoticeContent) -> PrivacyNotice:
     # The company row is the lock that makes version numbers consecutive.
     Company.objects.select_for_update().filter(pk=company.pk).first()
     draft = PrivacyNotice.objects.filter(company=company, published_at__isnull=True).first()
@@ -72,30 +104,81 @@ def _new_draft(*, company: Company, title: str, text: str) -> PrivacyNotice:
         )
     highest = PrivacyNotice.objects.filter(company=company).aggregate(v=Max("version"))["v"]
     return PrivacyNotice.objects.create(
-        company=company, version=(highest or 0) + 1, title=title, text=text
+        company=company,
+        version=(highest or 0) + 1,
+        language=content.language,
+        title=content.title,
+        text=content.text,
+        translation_title=content.translation_title,
+        translation_text=content.translation_text,
     )
 
 
 @transaction.atomic
-def notice_create_draft(*, company: Company, title: str, text: str, actor) -> PrivacyNotice:
-    """A new draft with the next version number (auditlog records the new row)."""
-    title, text = _clean(title=title, text=text)
-    return _new_draft(company=company, title=title, text=text)
+def notice_create_draft(
+    *,
+    company: Company,
+    title: str,
+    text: str,
+    actor,
+    language: str | None = None,
+    translation_title: str = "",
+    translation_text: str = "",
+) -> PrivacyNotice:
+    """A new draft with the next version number (auditlog records the new row).
+
+    `title` and `text` are in `language` (the company's language by default);
+    the optional translation is in the other one (German <-> English).
+    """
+    content = _clean(
+        language=language or company.language,
+        title=title,
+        text=text,
+        translation_title=translation_title,
+        translation_text=translation_text,
+    )
+    return _new_draft(company=company, content=content)
 
 
 @transaction.atomic
 def notice_new_version_from(*, notice: PrivacyNotice, actor) -> PrivacyNotice:
     """Copy a notice (usually the published one) into a new draft to be edited."""
-    return _new_draft(company=notice.company, title=notice.title, text=notice.text)
+    content = NoticeContent(
+        notice.language,
+        notice.title,
+        notice.text,
+        notice.translation_title,
+        notice.translation_text,
+    )
+    return _new_draft(company=notice.company, content=content)
 
 
 @transaction.atomic
-def notice_update_draft(*, notice: PrivacyNotice, title: str, text: str, actor) -> PrivacyNotice:
-    title, text = _clean(title=title, text=text)
+def notice_update_draft(
+    *,
+    notice: PrivacyNotice,
+    title: str,
+    text: str,
+    actor,
+    language: str | None = None,
+    translation_title: str = "",
+    translation_text: str = "",
+) -> PrivacyNotice:
+    content = _clean(
+        language=language or notice.language,
+        title=title,
+        text=text,
+        translation_title=translation_title,
+        translation_text=translation_text,
+    )
     locked = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
     _refuse_published(locked)
-    locked.title, locked.text = title, text
-    locked.save(update_fields=["title", "text"])
+    locked.language, locked.title, locked.text = content.language, content.title, content.text
+    locked.translation_title = content.translation_title
+    locked.translation_text = content.translation_text
+    locked.save(
+        update_fields=["language", "title", "text", "translation_title", "translation_text"]
+    )
     return locked
 
 

@@ -23,8 +23,8 @@ def test_an_admin_writes_previews_publishes_and_switches_an_inbox(
     page = new_page()
     log_in(page, live_server.url, "alice", personas.password)
     page.get_by_role("link", name="Write a new notice").click()
-    page.get_by_label("Title").fill("Privacy at Acme")
-    page.get_by_label("Text").fill(
+    page.get_by_label("Title", exact=True).fill("Privacy at Acme")
+    page.get_by_label("Text", exact=True).fill(
         "We keep your messages for 180 days.\n\nYou can ask us anything."
     )
     page.get_by_role("button", name="Save draft").click()
@@ -46,7 +46,7 @@ def test_an_admin_writes_previews_publishes_and_switches_an_inbox(
     screenshot(page, "notice-list")
 
     page.get_by_role("link", name="Privacy at Acme").click()
-    expect(page.get_by_label("Title")).to_have_count(0)  # published: read-only
+    expect(page.get_by_label("Title", exact=True)).to_have_count(0)  # published: read-only
     page.get_by_role("button", name="New version from this").click()
     expect(page.get_by_role("heading", name="Privacy notice, version 2")).to_be_visible()
 

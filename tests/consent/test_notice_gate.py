@@ -137,3 +137,15 @@ def test_it_rate_limits_acceptances_per_inbox(client, personas, gated, settings)
     limited = api(client, "post", "/chat/acme-web/notice/accept", {"version": 1})
     assert limited.status_code == 429
     assert Visitor.objects.count() == 1
+
+
+def test_it_shows_the_notice_in_the_inbox_language_when_translated(client, personas, gated):
+    gated.translation_title = "Datenschutz"
+    gated.translation_text = "Wir speichern wenig."
+    gated.language = "en"
+    gated.save()
+    assert api(client, "get", "/chat/acme-web/notice").json()["notice"]["title"] == "Privacy"
+    personas.inbox_a.language = "de"
+    personas.inbox_a.save()
+    notice = api(client, "get", "/chat/acme-web/notice").json()["notice"]
+    assert (notice["language"], notice["title"]) == ("de", "Datenschutz")

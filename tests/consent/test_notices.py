@@ -118,7 +118,8 @@ def test_an_admin_writes_previews_and_publishes_a_notice(login, personas):
     page = client.get("/console/notices/")
     assert page.status_code == 200 and b"No notice yet" in page.content
     response = client.post(
-        "/console/notices/new/", {"title": "Datenschutz", "text": "Absatz eins.\n\nAbsatz zwei."}
+        "/console/notices/new/",
+        {"language": "de", "title": "Datenschutz", "text": "Absatz eins.\n\nAbsatz zwei."},
     )
     assert response.status_code == 302 and response["Location"] == "/console/notices/1/"
     preview = client.get("/console/notices/1/preview/")
@@ -151,14 +152,14 @@ def test_an_admin_starts_a_new_version_from_the_published_one(login, personas):
     client = login(personas.alice)
     response = client.post("/console/notices/1/new-version/")
     assert response["Location"] == "/console/notices/2/"
-    client.post("/console/notices/2/", {"title": "Datenschutz", "text": "Neu."})
+    client.post("/console/notices/2/", {"language": "de", "title": "Datenschutz", "text": "Neu."})
     assert PrivacyNotice.objects.get(version=2).text == "Neu."
     assert PrivacyNotice.objects.get(version=1).text == "Wir speichern wenig."
 
 
 def test_the_form_shows_a_clear_error_for_an_empty_text(login, personas):
     client = login(personas.alice)
-    response = client.post("/console/notices/new/", {"title": "T", "text": ""})
+    response = client.post("/console/notices/new/", {"language": "en", "title": "T", "text": ""})
     assert response.status_code == 200
     assert b"errorlist" in response.content
     assert not PrivacyNotice.objects.exists()
@@ -203,3 +204,60 @@ def test_another_companys_admin_gets_404_for_our_notice(login, personas):
 def test_anonymous_users_are_sent_to_log_in(client, personas):
     response = client.get("/console/notices/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_notice_carries_an_optional_translation(personas):
+    notice = notice_create_draft(
+        company=personas.company_a,
+        language="de",
+        title="Datenschutz",
+        text="Wir speichern wenig.",
+        translation_title="Privacy",
+        translation_text="We store little.",
+        actor=personas.alice,
+    )
+    assert notice.in_language("en") == ("en", "Privacy", "We store little.")
+    assert notice.in_language("de") == ("de", "Datenschutz", "Wir speichern wenig.")
+    copy = notice_new_version_from(
+        notice=notice_publish(notice=notice, actor=personas.alice), actor=personas.alice
+    )
+    assert (copy.translation_title, copy.translation_text) == ("Privacy", "We store little.")
+
+
+def test_a_notice_without_translation_is_shown_in_its_own_language(personas):
+    notice = draft(personas)
+    assert notice.language == "en"  # Acme's language is the default
+    assert notice.in_language("de") == ("en", "Datenschutz", "Wir speichern wenig.")
+
+
+def test_it_refuses_half_a_translation(personas):
+    with pytest.raises(ConsentError) as caught:
+        notice_create_draft(
+            company=personas.company_a,
+            title="T",
+            text="x",
+            translation_title="Only a title",
+            actor=personas.alice,
+        )
+    assert caught.value.code == "translation_incomplete"
+    assert not PrivacyNotice.objects.exists()
+
+
+def test_an_admin_writes_both_languages_and_previews_both(login, personas):
+    client = login(personas.alice)
+    client.post(
+        "/console/notices/new/",
+        {
+            "language": "de",
+            "title": "Datenschutz",
+            "text": "Deutscher Text.",
+            "translation_title": "Privacy",
+            "translation_text": "English text.",
+        },
+    )
+    notice = PrivacyNotice.objects.get()
+    assert (notice.language, notice.translation_text) == ("de", "English text.")
+    preview = client.get("/console/notices/1/preview/").content.decode()
+    assert "Deutscher Text." in preview and "English text." in preview
+    edit = client.get("/console/notices/1/").content.decode()
+    assert '<option value="de" selected>' in edit and "English text." in edit

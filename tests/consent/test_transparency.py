@@ -109,3 +109,12 @@ def test_it_answers_404_for_an_unknown_company(client, personas):
 def test_it_shows_only_the_companys_own_teams(client, personas):
     body = page(client, slug="bravo", lang="en").content.decode()
     assert "Support" not in body and "Quality" not in body
+
+
+def test_it_shows_each_notice_in_the_readers_language(client, personas):
+    notice = publish_notice(personas.company_a, title="Datenschutz", text="Deutsch.")
+    notice.translation_title, notice.translation_text = "Privacy", "English."
+    notice.save()
+    assert "English." in client.get("/privacy/acme/notice/1/?lang=en").content.decode()
+    assert "Deutsch." in client.get("/privacy/acme/notice/1/?lang=de").content.decode()
+    assert "Privacy" in page(client, lang="en").content.decode()
