@@ -131,7 +131,6 @@
   }
 
   function applyStatus(conversation) {
-    var before = state.status;
     state.status = conversation.status;
     var closed = state.status === "closed";
     el.closed.hidden = !closed;
@@ -139,7 +138,7 @@
     el.handover.hidden = state.status === "waiting" || state.status === "operator";
     if (closed) {
       stopPolling();
-      if (before && before !== "closed") say(S.closed);
+      say(S.closed); // the status line (role=status) announces it; the panel holds the button
     }
   }
 
@@ -261,7 +260,6 @@
     if (r.status === 403 && r.data.error === "notice_required") { noticeRequired(r.data); return; }
     if (r.status === 409 && r.data.error === "conversation_closed") {
       applyStatus({ status: "closed" });
-      say(S.closed);
       return;
     }
     if (r.status === 401) forgetToken();
