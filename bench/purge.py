@@ -292,6 +292,10 @@ def run(args, url: str) -> None:
     )
     print(f"ratio service/floor: {service_s / floor_s:.2f}x (target <= 1.5x)")
     print(
+        "load average during the run (shared machine): "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    print(
         f"peak memory (ru_maxrss): {rss_after:.0f} MB (before the service: {rss_before:.0f} MB; "
         "target < 200 MB)"
     )

@@ -375,13 +375,14 @@ def _run_locked(
     company = Company.objects.get(pk=company_id)
     policy = policy_get_or_create(company=company, now=now)
     cutoffs = cutoffs_for(policy=policy, now=now)
-    run = RetentionRun.objects.create(
-        company=company,
-        started_at=now,
-        conversation_cutoff=cutoffs.conversation,
-        personal_data_cutoff=cutoffs.personal_data,
-        audit_cutoff=cutoffs.audit,
-    )
+    with transaction.atomic():  # the summary row and its audit entry: one commit
+        run = RetentionRun.objects.create(
+            company=company,
+            started_at=now,
+            conversation_cutoff=cutoffs.conversation,
+            personal_data_cutoff=cutoffs.personal_data,
+            audit_cutoff=cutoffs.audit,
+        )
     started = time.monotonic()
     budget = Budget(batches_left=max_batches)
     outcome, error = RetentionRun.Outcome.PARTIAL, ""
@@ -432,15 +433,16 @@ def _run_locked(
     run.finished_at = now + timedelta(seconds=duration)
     run.outcome = outcome
     run.error = error
-    run.save()
     if outcome == RetentionRun.Outcome.DONE:
         next_run = next_run_after(now=now, run_hour=policy.run_hour, tz_name=company.timezone)
     elif outcome == RetentionRun.Outcome.FAILED:
         next_run = now + FAILURE_BACKOFF
     else:
         next_run = None  # still due: the task re-enqueues itself, beat catches it otherwise
-    if next_run is not None:
-        RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=next_run)
+    with transaction.atomic():
+        run.save()
+        if next_run is not None:
+            RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=next_run)
     logger.info(
         "retention run %s of company %s: %s, %s batches, %s conversations and %s messages "
         "deleted, %s stripped, %s audit entries deleted, %d ms",
