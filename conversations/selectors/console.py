@@ -70,8 +70,12 @@ def _page_keys(
     order = ("-last_message_at", "-id")
     keys = qs.order_by(*order).values_list("last_message_at", "id")
     if len(inbox_ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # inbox_id = i alone, never also IN (...): with an array condition on
+        # the index PostgreSQL 15 no longer reads it in order and sorts instead.
         parts = [keys.filter(inbox_id=i)[:limit] for i in inbox_ids]
         keys = parts[0].union(*parts[1:], all=True).order_by(*order)
+    else:
+        keys = keys.filter(inbox_id__in=inbox_ids)
     return list(keys[:limit])
 
 
@@ -91,7 +95,8 @@ def conversation_list(
     permitted = sorted(inbox_ids(membership=membership, right=VIEW))
     if filters.inbox_id is not None:
         permitted = [i for i in permitted if i == filters.inbox_id]
-    qs = Conversation.objects.filter(company_id=membership.company_id, inbox_id__in=permitted)
+    # the inbox filter is applied by _page_keys (per inbox or IN), never dropped
+    qs = Conversation.objects.filter(company_id=membership.company_id)
     if filters.waiting_only:
         qs = qs.filter(status=Conversation.Status.WAITING)
     elif filters.status:

@@ -42,7 +42,10 @@ def test_it_orders_newest_activity_first_and_pages_by_keyset_without_gaps(person
     client = login(personas.alice)
     base = timezone.now()
     created = [
-        ConversationFactory(inbox=personas.inbox_a, last_message_at=base - timedelta(minutes=i))
+        ConversationFactory(
+            inbox=personas.inbox_a if i % 2 else personas.inbox_a2,
+            last_message_at=base - timedelta(minutes=i),
+        )
         for i in range(7)
     ]
     # two conversations with the same timestamp: the id breaks the tie
