@@ -98,7 +98,12 @@
     H.showPanel(panel);
     H.setEnabled(false);
     showDetailsButton(false);
+    setGated(true);
   }
+
+  // While the notice is owed it takes the whole chat area; its text scrolls
+  // and the buttons stay in view, even in the small widget frame.
+  function setGated(gated) { document.body.classList.toggle("hafen-gated", gated); }
 
   function setBusy(actions, busy) {
     Array.prototype.forEach.call(actions.querySelectorAll("button"), function (b) { b.disabled = busy; });
@@ -110,6 +115,7 @@
       if (r.ok) {
         if (r.data.token) H.setToken(r.data.token);
         H.hidePanel();
+        setGated(false);
         showDetailsButton(true);
         return H.start();
       }

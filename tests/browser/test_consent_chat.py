@@ -129,3 +129,31 @@ def test_a_bot_answer_offers_the_contact_form(live_server, new_page, personas, s
     expect(form.get_by_role("checkbox")).not_to_be_checked()
     form.get_by_role("button", name="Not now").click()
     expect(page.locator("#chat-panels")).to_be_hidden()
+
+
+def test_on_the_demo_site_the_switched_on_notice_gates_the_widget(
+    live_server, new_page, screenshot
+):
+    """The issue's walk-through: seed, the admin requires the notice, a visitor accepts."""
+    from django.core.management import call_command
+
+    from consent.services import inbox_set_notice_required
+    from conversations.models import Inbox
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    inbox = Inbox.objects.get(public_key="demo-website")
+    inbox_set_notice_required(inbox=inbox, required=True, actor=None)
+    page = new_page(locale="de-DE")
+    page.goto(f"{live_server.url}/demo/")
+    page.get_by_role("button", name="Chat öffnen").click()
+    chat = page.frame_locator("iframe[title='Chat mit uns']")
+    panel = chat.locator(".hafen-consent-panel.notice")
+    expect(panel).to_contain_text("Datenschutzhinweis für den Chat")
+    screenshot(page, "demo-notice")
+    panel.locator("button.primary").click()
+    expect(chat.locator("#chat-input")).to_be_enabled()
+    chat.locator("#chat-input").fill("Meine Mail: canary.demo@example.org")
+    chat.locator("#chat-send").click()
+    expect(chat.locator(".msg.visitor .body")).to_have_text(["Meine Mail: [E-Mail entfernt]"])
+    screenshot(page, "demo-redacted")
+    assert ConsentRecord.objects.filter(purpose="notice", notice__version=1).count() == 1
