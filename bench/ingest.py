@@ -11,7 +11,8 @@ inbox with its FAQ, then runs two phases against the same server:
           in the same response; full product path: token, consent redaction,
           encryption, bot, one INSERT for both messages, one UPDATE);
 2. floor: POST /bench/floor/ (bench-only view, bench/floor_urls.py) that
-          inserts one plain unencrypted row: the floor of this stack.
+          inserts one plain unencrypted row with the ORM: the floor of this stack;
+3. floor-raw: the same with one raw SQL INSERT (the floor without the ORM).
 
 Each visitor is a thread with its own keep-alive HTTP connection. Prints
 messages/s and p50/p95/p99 latency per phase and the chat/floor ratio.
@@ -163,7 +164,7 @@ def visitor(
             )
             ok = status == 200 and json.loads(data)["replies"][0]["sender"] == "bot"
         else:
-            status, data = request(conn, "POST", "/bench/floor/", {"text": text})
+            status, data = request(conn, "POST", f"/bench/{mode}/", {"text": text})
             ok = status == 200
         elapsed = time.perf_counter() - now
         if not ok:
@@ -230,19 +231,20 @@ def main() -> None:
         )
         results = [
             run_phase(mode, port, args.visitors, args.seconds, args.warmup)
-            for mode in ("chat", "floor")
+            for mode in ("chat", "floor", "floor-raw")
         ]
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"{'phase':<6} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'phase':<9} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
         print(
-            f"{r['mode']:<6} {r['per_second']:8.1f} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
+            f"{r['mode']:<9} {r['per_second']:8.1f} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
             f"{r['p99_ms']:8.1f} {r['errors']:7d}"
         )
-    chat, floor = results
+    chat, floor, floor_raw = results
     ratio = chat["per_second"] / floor["per_second"]
+    print(f"chat/floor-raw throughput: {chat['per_second'] / floor_raw['per_second']:.0%}")
     print(
         f"chat/floor throughput: {ratio:.0%} (target >= 60%); chat p95 {chat['p95_ms']:.1f} ms (target < 50 ms)"
     )
