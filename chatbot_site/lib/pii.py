@@ -7,24 +7,30 @@
 Pure Python (phonenumbers + python-stdnum), no Django import, so it can run in
 request handlers, Celery tasks, migrations and benchmarks alike.
 
-Detection rules, in priority order when detections overlap (overlapping
-detections are merged into one span of the highest-priority kind):
+Detection rules, in priority order: a lower-priority detection that overlaps
+a higher one is merged into one span of the higher kind, and phone numbers are
+looked for last, with everything already found blanked out.
 
 * ``iban``  -- a country code and two check digits followed by exactly the
   number of characters that country's IBAN has (single spaces allowed anywhere,
   so "DE89 3704 0044 0532 0130 00" works), accepted if ``stdnum.iban`` says it
   is valid. An IBAN-shaped string that fails validation (a typo) is left alone,
   and no card or phone number is looked for inside it.
-* ``card``  -- 13 to 19 digits, optionally grouped by single spaces or dashes,
-  with a known issuer prefix and length (Visa, Mastercard, Amex, Discover,
-  Diners, JCB, Maestro, UnionPay, Mir) and a valid Luhn check digit.
+* ``card``  -- 13 to 19 digits, optionally grouped by single spaces or dashes
+  the way cards are printed (one block, blocks of four, Amex 4-6-5), with a
+  known issuer prefix and length (Visa, Mastercard, Amex, Discover, Diners,
+  JCB, Maestro, UnionPay, Mir) and a valid Luhn check digit.
 * ``email`` -- local part, "@", dotted domain ending in an alphabetic TLD.
 * ``phone`` -- ``phonenumbers.PhoneNumberMatcher`` at ``Leniency.VALID`` with
-  the company's country as default region. Numbers written without "+" or an
-  international call prefix must start with the trunk prefix ("0" in DE/AT/CH/
-  GB/FR/...) where that country always writes it, and digit strings that only
-  parse because they happen to begin with a country code ("4930114...") are not
-  taken as phone numbers: both rules keep order and customer numbers intact.
+  the company's country as default region, at least six digits. To keep order
+  numbers, dates and prices intact: numbers written without "+" or an
+  international call prefix must start with the trunk prefix ("0" in DE/AT/
+  CH/GB/FR/...) where that country always writes it; digit strings that only
+  parse because they begin with a country code ("4969012784") are not taken;
+  nor are matches that start in a date or time ("02.01.2000" dials Essen), that
+  start with the cents or end in the euros of a price, or that continue a
+  number glued on with "-", "/" or "." ("RE-2020-03300 10"). Runs the matcher
+  cannot split ("030 1234567 0151 23456789") are split token by token.
 """
 
 from __future__ import annotations
@@ -391,7 +397,7 @@ class _PhoneContext:
             return False  # "RE-2020-03300 10": the tail of an invoice number
         try:
             parsed = phonenumbers.parse(raw, self.region, keep_raw_input=True)
-        except phonenumbers.NumberParseException:  # pragma: no cover - matcher parsed it
+        except phonenumbers.NumberParseException:
             return False
         if parsed.extension:
             # "030 20000 x 01.01.2000": the matcher's extension can swallow the
@@ -451,51 +457,64 @@ def _split_run(
     ]
 
     def may_start(i: int) -> bool:
-        first = text[tokens[i][0]]
-        return first in "+(" or not ctx.trunk or text[tokens[i][0] :].startswith(ctx.trunk)
-
-    def is_phone(start: int, end: int) -> bool:
-        # Probe the candidate alone, with its real neighbours outside the run
-        # (a letter or a currency sign right after it makes it no phone number).
-        before = "" if start == 0 else " " if start > run_start else text[start - 1]
-        after = "" if end == len(text) else " " if end < run_end else text[end]
-        candidate = text[start:end]
-        probe = before + candidate + after
-        wanted = _digit_count(candidate)
-        for m in PhoneNumberMatcher(probe, ctx.region, leniency=Leniency.VALID):
-            if _digit_count(m.raw_string) == wanted:
-                return ctx.accept(start, end, candidate, split=True)
-        return False
+        first = tokens[i][0]
+        return text[first] in "+(" or not ctx.trunk or text.startswith(ctx.trunk, first)
 
     def glued(i: int) -> bool:
         # "RE-2020-03300": the token continues a number joined by "-", "/" or "."
-        start = tokens[i][0]
-        return start >= 2 and text[start - 1] in _GLUE and text[start - 2].isdigit()
+        first = tokens[i][0]
+        return first >= 2 and text[first - 1] in _GLUE and text[first - 2].isdigit()
 
-    # A small dynamic program over the tokens: cover as many digits as possible;
-    # a number may start on a glued token only where the previous number ended.
-    @cache
-    def best(i: int, after_number: bool) -> tuple[int, tuple[Span, ...]]:
-        if i == n:
-            return 0, ()
-        result = best(i + 1, False)
-        if not may_start(i) or (glued(i) and not after_number):
-            return result
-        count = 0
-        for j in range(i, n):
-            if j > i and not joinable[j - 1]:
-                break
-            count += digits[j]
-            if count > _MAX_PHONE_DIGITS:
-                break
-            if count < MIN_PHONE_DIGITS:
-                continue
-            rest = best(j + 1, True)
-            if count + rest[0] > result[0] and is_phone(tokens[i][0], tokens[j][1]):
-                result = (count + rest[0], (Span("phone", tokens[i][0], tokens[j][1]), *rest[1]))
-        return result
+    checked: dict[tuple[int, int], bool] = {}
 
-    return list(best(0, False)[1])
+    def is_phone(i: int, j: int) -> bool:
+        if (i, j) not in checked:
+            checked[i, j] = _is_phone_in_run(ctx, tokens[i][0], tokens[j][1], run_start, run_end)
+        return checked[i, j]
+
+    # A small dynamic program over the tokens, from the last one back: cover as
+    # many digits as possible. best[after][i] is the best cover of tokens i..;
+    # "after" says whether token i-1 ended a number, which a glued token needs.
+    Cover = tuple[int, tuple[Span, ...]]
+    best: dict[bool, list[Cover]] = {False: [(0, ())] * (n + 1), True: [(0, ())] * (n + 1)}
+    for i in range(n - 1, -1, -1):
+        for after in (False, True):
+            result = best[False][i + 1]
+            if may_start(i) and (after or not glued(i)):
+                count = 0
+                for j in range(i, n):
+                    if j > i and not joinable[j - 1]:
+                        break
+                    count += digits[j]
+                    if count > _MAX_PHONE_DIGITS:
+                        break
+                    if count < MIN_PHONE_DIGITS:
+                        continue
+                    rest = best[True][j + 1]
+                    if count + rest[0] > result[0] and is_phone(i, j):
+                        span = Span("phone", tokens[i][0], tokens[j][1])
+                        result = (count + rest[0], (span, *rest[1]))
+            best[after][i] = result
+    return list(best[False][0][1])
+
+
+def _is_phone_in_run(
+    ctx: _PhoneContext, start: int, end: int, run_start: int, run_end: int
+) -> bool:
+    """Whether text[start:end], cut out of a run, is a phone number we report."""
+    text = ctx.text
+    candidate = text[start:end]
+    if not ctx.accept(start, end, candidate, split=True):
+        return False
+    # Probe the candidate alone, with its real neighbours outside the run (a
+    # letter or a currency sign right after it makes it no phone number).
+    before = "" if start == 0 else " " if start > run_start else text[start - 1]
+    after = "" if end == len(text) else " " if end < run_end else text[end]
+    wanted = _digit_count(candidate)
+    return any(
+        _digit_count(m.raw_string) == wanted
+        for m in PhoneNumberMatcher(before + candidate + after, ctx.region, leniency=Leniency.VALID)
+    )
 
 
 # --------------------------------------------------------------------------- #

@@ -419,6 +419,19 @@ def test_it_redacts_phone_numbers(phone):
     )
 
 
+def test_it_redacts_two_phone_numbers_separated_only_by_a_space():
+    # PhoneNumberMatcher alone finds neither of them.
+    assert redact("Tel 030 1234567 0151 23456789 danke") == (
+        "Tel [phone number removed] [phone number removed] danke",
+        2,
+    )
+
+
+def test_it_redacts_a_phone_number_but_keeps_its_extension():
+    assert redact("030 1234567 x 12") == ("[phone number removed] x 12", 1)
+    assert redact("030 20000 x 01.01.2000") == ("[phone number removed] x 01.01.2000", 1)
+
+
 def test_it_reads_national_numbers_in_the_companys_region():
     assert redact("call 020 7946 0958 today", region="GB") == (
         "call [phone number removed] today",
@@ -480,6 +493,10 @@ def test_it_redacts_a_card_number_followed_by_its_security_code_but_keeps_the_co
         "Kundennummer 367459",
         "Kundennummer 4969012784",
         "Amazon 302-1234567-1234567",
+        "Rechnung RE-2020-03300 10 Stück",
+        "Rechnung RE-2020-02010 10,00 €",
+        "EUR 1.000,02 01.01.2000",
+        "order #57870709 01001 Berlin",
         "DE88 3704 0044 0532 0130 00",
         "4111 1111 1111 1112",  # fails Luhn
         "1234 5678 9012 3452",  # Luhn-valid, no card issuer starts with 1
