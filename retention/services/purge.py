@@ -141,17 +141,39 @@ def expired_audit_entries(*, company_id: int, cutoffs: Cutoffs):
 # --------------------------------------------------------------------------- #
 
 
+def _relaxed_commit() -> None:
+    """Inside a batch on PostgreSQL: do not wait for the WAL flush at commit.
+
+    Safe because every batch is idempotent: a crash can lose only the last
+    batches committed, and the next run deletes those rows again. It saves one
+    fsync per batch, which is most of a batch's cost on a busy disk.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
     with transaction.atomic():
-        ids = list(
+        _relaxed_commit()
+        rows = list(
             expired_conversations(company_id=company_id, cutoffs=cutoffs)
             .select_for_update(of=("self",))
             .order_by("last_message_at", "id")
-            .values_list("id", flat=True)[:batch_size]
+            .values_list("id", "visitor_id")[:batch_size]
         )
-        counts = Counter(selected=len(ids))
-        if ids:
-            counts.update(raw_delete(Conversation, where={"id__in": ids}))
+        counts = Counter(selected=len(rows))
+        if rows:
+            counts.update(raw_delete(Conversation, where={"id__in": [r[0] for r in rows]}))
+            # Their visitors go in the same transaction once nothing else is left of them.
+            visitor_ids = list(
+                expired_visitors(company_id=company_id, cutoffs=cutoffs)
+                .filter(id__in={r[1] for r in rows})
+                .select_for_update(of=("self",))
+                .values_list("id", flat=True)
+            )
+            if visitor_ids:
+                counts.update(raw_delete(Visitor, where={"id__in": visitor_ids}))
     return counts
 
 
@@ -159,6 +181,7 @@ def _delete_visitor_batch(
     *, company_id: int, cutoffs: Cutoffs, batch_size: int, after_id: int
 ) -> Counter:
     with transaction.atomic():
+        _relaxed_commit()
         ids = list(
             expired_visitors(company_id=company_id, cutoffs=cutoffs)
             .filter(id__gt=after_id)
@@ -210,6 +233,7 @@ def _redact_messages(*, conversation_ids: list[int], region: str, languages: dic
 
 def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int) -> Counter:
     with transaction.atomic(), disable_auditlog():
+        _relaxed_commit()
         rows = list(
             strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
             .select_for_update(of=("self",))
@@ -248,6 +272,7 @@ def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_siz
 
 def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
     with transaction.atomic():
+        _relaxed_commit()
         ids = list(
             expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
             .order_by()
@@ -280,6 +305,8 @@ def purge_expired(
         budget.counts["conversations_deleted"] += counts[Conversation._meta.label]
         budget.counts["messages_deleted"] += counts[Message._meta.label]
         budget.counts["legal_holds_deleted"] += counts["retention.LegalHold"]
+        budget.counts["visitors_deleted"] += counts[Visitor._meta.label]
+        budget.counts["consent_records_deleted"] += counts["consent.ConsentRecord"]
         if counts["selected"] < batch_size:
             break
     else:
@@ -375,14 +402,16 @@ def _run_locked(
     company = Company.objects.get(pk=company_id)
     policy = policy_get_or_create(company=company, now=now)
     cutoffs = cutoffs_for(policy=policy, now=now)
-    with transaction.atomic():  # the summary row and its audit entry: one commit
-        run = RetentionRun.objects.create(
-            company=company,
-            started_at=now,
-            conversation_cutoff=cutoffs.conversation,
-            personal_data_cutoff=cutoffs.personal_data,
-            audit_cutoff=cutoffs.audit,
-        )
+    # The summary is written once, at the end, with its audit entry and the next
+    # run time in one commit; a worker killed before that leaves no summary, and
+    # the next run (the window is still due) does the rest and writes one.
+    run = RetentionRun(
+        company=company,
+        started_at=now,
+        conversation_cutoff=cutoffs.conversation,
+        personal_data_cutoff=cutoffs.personal_data,
+        audit_cutoff=cutoffs.audit,
+    )
     started = time.monotonic()
     budget = Budget(batches_left=max_batches)
     outcome, error = RetentionRun.Outcome.PARTIAL, ""
@@ -413,8 +442,7 @@ def _run_locked(
     except Exception as exc:  # the failing batch rolled back; record and retry later
         outcome, error = RetentionRun.Outcome.FAILED, type(exc).__name__
         logger.warning(
-            "retention run %s of company %s failed after %s batches: %s",
-            run.pk,
+            "retention run of company %s failed after %s batches: %s",
             company_id,
             budget.counts["batches"],
             error,
