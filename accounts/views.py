@@ -46,13 +46,16 @@ def _home_context(membership) -> dict:
         conversation_list,
         conversations_waiting,
         waiting_count,
+        waiting_label,
     )
 
     can_reply = bool(rights_for(membership).inbox_ids(REPLY))
     context: dict = {"can_reply": can_reply}
     if can_reply:
         context["waiting"] = conversations_waiting(membership=membership, limit=10)
-        context["waiting_total"] = waiting_count(membership=membership)
+        total = waiting_count(membership=membership)
+        context["waiting_total"] = waiting_label(total)
+        context["more_waiting"] = total > len(context["waiting"])
     else:
         context["recent"] = conversation_list(
             membership=membership, filters=ConversationFilters(), page_size=10

@@ -197,11 +197,15 @@ def seed(*, conversations: int, companies: int, audit_entries: int) -> dict:
                     " personal_data_stripped_at, legal_hold)"
                     f" SELECT {cbase} + s.i, b.company_id, b.inbox_id, {vbase} + s.i,"
                     " 'B' || lpad(to_hex(s.i), 11, '0'),"
-                    " CASE WHEN (s.i::bigint * 7919) % 100 < 3 THEN 'waiting'"
-                    " WHEN (s.i::bigint * 7919) % 100 < 10 THEN 'operator'"
-                    " WHEN (s.i::bigint * 7919) % 100 < 30 THEN 'bot' ELSE 'closed' END,"
+                    # old conversations are closed; the newest 0.1% wait for a
+                    # human, the 0.4% before them are with an operator, then bot
+                    f" CASE WHEN s.i > {conversations - conversations // 1000} THEN 'waiting'"
+                    f" WHEN s.i > {conversations - conversations // 200} THEN 'operator'"
+                    f" WHEN s.i > {conversations - conversations // 50} THEN 'bot'"
+                    " ELSE 'closed' END,"
                     " NULL, s.at - interval '10 minutes', s.at,"
-                    " CASE WHEN (s.i::bigint * 7919) % 100 >= 30 THEN s.at END, NULL, false"
+                    f" CASE WHEN s.i <= {conversations - conversations // 50} THEN s.at END,"
+                    " NULL, false"
                     f" FROM ({series}) s JOIN bench_inbox b"
                     " ON b.company_idx = s.cidx AND b.slot = s.slot"
                 )

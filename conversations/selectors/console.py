@@ -128,13 +128,26 @@ def conversation_list(
     return ConversationPage(conversations=rows, next_cursor=next_cursor, is_first=position is None)
 
 
+WAITING_COUNT_CAP = 100
+
+
 def waiting_count(*, membership: Membership) -> int:
-    """How many visible conversations wait for a human (index conv_company_status)."""
+    """How many visible conversations wait for a human, counted up to WAITING_COUNT_CAP.
+
+    The count is bounded (COUNT over a LIMITed subquery on conv_company_status),
+    so a company with thousands of waiting conversations costs what one with a
+    hundred does; the badge shows "99+" beyond that.
+    """
     return (
         conversations_visible(membership=membership)
-        .filter(status=Conversation.Status.WAITING)
+        .filter(status=Conversation.Status.WAITING)[:WAITING_COUNT_CAP]
         .count()
     )
+
+
+def waiting_label(count: int) -> str:
+    """The badge text: the count, or "99+" once it reaches the cap."""
+    return f"{WAITING_COUNT_CAP - 1}+" if count >= WAITING_COUNT_CAP else str(count)
 
 
 def conversations_waiting(*, membership: Membership, limit: int = 10) -> list[Conversation]:

@@ -27,6 +27,7 @@ from conversations.selectors.console import (
     conversation_get_for_console,
     conversation_list,
     waiting_count,
+    waiting_label,
 )
 from conversations.services.operator import (
     REASON_MAX_LENGTH,
@@ -124,7 +125,7 @@ def _list_context(request: HttpRequest) -> dict:
         "page": page,
         "next_query": next_query,
         "filter_query": base.urlencode(),
-        "waiting_count": waiting_count(membership=membership),
+        "waiting_count": waiting_label(waiting_count(membership=membership)),
         "read_only": not rights_for(membership).inbox_ids(REPLY),
     }
 

@@ -15,9 +15,9 @@
     body.innerHTML = html;
     var marker = body.querySelector("template[data-waiting-count]");
     if (badge && marker) {
-      var n = parseInt(marker.getAttribute("data-waiting-count"), 10) || 0;
-      badge.hidden = n === 0;
-      badge.textContent = badge.textContent.replace(/\d+/, String(n));
+      var label = marker.getAttribute("data-waiting-count") || "0";
+      badge.hidden = label === "0";
+      badge.textContent = badge.textContent.replace(/\d+\+?/, label);
     }
   }
 

@@ -196,3 +196,14 @@ def test_viewers_home_shows_a_read_only_list_and_no_waiting_queue(personas, logi
     html = response.content.decode()
     assert "Recent conversations" in html and seen.reference in html
     assert 'id="waiting-h"' not in html
+
+
+def test_the_waiting_badge_counts_only_up_to_a_cap(personas, login, monkeypatch):
+    from conversations.selectors import console
+
+    monkeypatch.setattr(console, "WAITING_COUNT_CAP", 3)
+    for _ in range(4):
+        conversation_in(personas.inbox_a, status="waiting")
+    html = login(personas.bob).get(LIST).content.decode()
+    assert "2+ waiting" in html
+    assert console.waiting_label(2) == "2"
