@@ -257,6 +257,9 @@ def run(args, url: str) -> None:
     probe.start()
     started = time.perf_counter()
     with connection.cursor() as cur, transaction.atomic():
+        # the same settings the service's batches use: no flush wait, FKs checked at once
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute(
             "DELETE FROM conversations_message WHERE conversation_id IN (SELECT id FROM "
             "conversations_conversation WHERE last_message_at < %s AND NOT legal_hold)",

@@ -142,15 +142,20 @@ def expired_audit_entries(*, company_id: int, cutoffs: Cutoffs):
 
 
 def _relaxed_commit() -> None:
-    """Inside a batch on PostgreSQL: do not wait for the WAL flush at commit.
+    """Inside a batch on PostgreSQL: do not wait for the WAL flush at commit, check FKs at once.
 
     Safe because every batch is idempotent: a crash can lose only the last
     batches committed, and the next run deletes those rows again. It saves one
     fsync per batch, which is most of a batch's cost on a busy disk.
     """
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not connection.savepoint_ids:
+        # Only when the batch is the outermost transaction: both settings last
+        # until its end. Immediate constraints: raw_delete goes children first,
+        # and checking each row as it goes is much cheaper than queueing a
+        # million deferred checks for the commit.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
@@ -173,7 +178,10 @@ def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size:
                 .values_list("id", flat=True)
             )
             if visitor_ids:
-                counts.update(raw_delete(Visitor, where={"id__in": visitor_ids}))
+                # Locked and without conversations: none can appear before commit.
+                counts.update(
+                    raw_delete(Visitor, where={"id__in": visitor_ids}, known_empty={Conversation})
+                )
     return counts
 
 
@@ -191,7 +199,7 @@ def _delete_visitor_batch(
         )
         counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
         if ids:
-            counts.update(raw_delete(Visitor, where={"id__in": ids}))
+            counts.update(raw_delete(Visitor, where={"id__in": ids}, known_empty={Conversation}))
     return counts
 
 

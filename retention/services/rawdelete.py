@@ -27,11 +27,17 @@ def _reverse_relations(model: type[models.Model]) -> list:
 
 
 def raw_delete(
-    model: type[models.Model], *, where: dict[str, Any], counts: Counter | None = None
+    model: type[models.Model],
+    *,
+    where: dict[str, Any],
+    counts: Counter | None = None,
+    known_empty: frozenset | set = frozenset(),
 ) -> Counter:
     """Delete `model` rows matching `where` and everything that cascades from them.
 
-    Returns rows deleted per model label. Call inside a transaction.
+    `known_empty`: child models the caller has proved hold no row pointing at
+    these (e.g. visitors selected and locked for having no conversation); they
+    are skipped. Returns rows deleted per model label. Call inside a transaction.
     """
     counts = counts if counts is not None else Counter()
     queryset = model._base_manager.filter(**where)
@@ -53,6 +59,8 @@ def raw_delete(
             )._raw_delete(queryset.db)
             continue
         child = rel.related_model
+        if child in known_empty:
+            continue
         lookup = {f"{rel.field.name}__in": parent_ids}
         on_delete = rel.on_delete
         if on_delete is models.CASCADE:
