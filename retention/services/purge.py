@@ -154,13 +154,11 @@ def _relaxed_commit() -> None:
         # and checking each row as it goes is much cheaper than queueing a
         # million deferred checks for the commit.
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
     with transaction.atomic():
-        _relaxed_commit()
         rows = list(
             expired_conversations(company_id=company_id, cutoffs=cutoffs)
             .select_for_update(of=("self",))
@@ -169,6 +167,7 @@ def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size:
         )
         counts = Counter(selected=len(rows))
         if rows:
+            _relaxed_commit()
             counts.update(raw_delete(Conversation, where={"id__in": [r[0] for r in rows]}))
             # Their visitors go in the same transaction once nothing else is left of them.
             visitor_ids = list(
@@ -189,7 +188,6 @@ def _delete_visitor_batch(
     *, company_id: int, cutoffs: Cutoffs, batch_size: int, after_id: int
 ) -> Counter:
     with transaction.atomic():
-        _relaxed_commit()
         ids = list(
             expired_visitors(company_id=company_id, cutoffs=cutoffs)
             .filter(id__gt=after_id)
@@ -199,6 +197,7 @@ def _delete_visitor_batch(
         )
         counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
         if ids:
+            _relaxed_commit()
             counts.update(raw_delete(Visitor, where={"id__in": ids}, known_empty={Conversation}))
     return counts
 
@@ -241,7 +240,6 @@ def _redact_messages(*, conversation_ids: list[int], region: str, languages: dic
 
 def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int) -> Counter:
     with transaction.atomic(), disable_auditlog():
-        _relaxed_commit()
         rows = list(
             strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
             .select_for_update(of=("self",))
@@ -251,6 +249,7 @@ def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_siz
         counts = Counter(selected=len(rows))
         if not rows:
             return counts
+        _relaxed_commit()
         ids = [row[0] for row in rows]
         languages = {row[0]: row[2] for row in rows}
         counts["messages_redacted"] = _redact_messages(
@@ -280,7 +279,6 @@ def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_siz
 
 def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
     with transaction.atomic():
-        _relaxed_commit()
         ids = list(
             expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
             .order_by()
@@ -288,6 +286,7 @@ def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -
         )
         counts = Counter(selected=len(ids))
         if ids:
+            _relaxed_commit()
             counts["audit_entries"] = LogEntry.objects.filter(id__in=ids)._raw_delete("default")
     return counts
 
