@@ -132,6 +132,11 @@
 
   function applyStatus(conversation) {
     state.status = conversation.status;
+    if (conversation.reference) {
+      // Shown so a visitor can name their conversation in an access or erasure request.
+      document.getElementById("chat-ref-value").textContent = conversation.reference;
+      document.getElementById("chat-ref").hidden = false;
+    }
     var closed = state.status === "closed";
     el.closed.hidden = !closed;
     el.form.hidden = closed;

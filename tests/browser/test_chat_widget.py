@@ -67,6 +67,8 @@ def test_with_resume_on_a_reload_shows_the_conversation_again(
     )
     expect(page.locator(".msg.operator .body")).to_have_text(["Hi, Bob here. How can I help?"])
     expect(page.locator(".msg.operator .meta")).to_have_text(["Bob"])
+    # The visitor sees the reference an admin can find them by (erasure, access).
+    expect(page.locator("#chat-ref-value")).to_have_text(Conversation.objects.get().reference)
     screenshot(page, "chat-desktop")
 
     token = page.evaluate("localStorage.getItem('hafen:acme-web:token')")
