@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
 
 from conversations.models import Conversation, Message, Visitor
 
@@ -51,14 +50,3 @@ def handover(client, key: str, token: str | None):
 
 def counts() -> tuple[int, int, int]:
     return Visitor.objects.count(), Conversation.objects.count(), Message.objects.count()
-
-
-def all_table_text() -> str:
-    """Every row of every table, as text: for canary checks."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            for row in cursor.fetchall():
-                chunks.append(" ".join(str(v) for v in row))
-    return "\n".join(chunks)

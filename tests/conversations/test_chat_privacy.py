@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
+from tests.canary import raw_table_text
 from tests.conversations.chat_support import (  # noqa: F401 (fixture)
-    all_table_text,
     fresh_rate_limits,
     handover,
     poll,
@@ -55,7 +55,7 @@ def test_chat_requests_leave_no_address_agent_or_referrer_anywhere(client, perso
     )
     client.get("/api/chat/nope/config", **HEADERS)
 
-    dump = all_table_text()
+    dump = raw_table_text()
     for value in (ADDRESS, PROXY, "CanaryBrowser", "referer-canary", "zq7x", "Zq7x"):
         assert value not in dump, value
         assert value not in caplog.text, value

@@ -11,8 +11,8 @@ from celery.signals import before_task_publish
 from django.db import connection
 
 from conversations.models import Message
+from tests.canary import raw_table_text
 from tests.conversations.chat_support import (  # noqa: F401 (fixture)
-    all_table_text,
     fresh_rate_limits,
     handover,
     poll,
@@ -59,7 +59,7 @@ def test_no_table_log_or_task_payload_holds_the_canary(client, personas, caplog,
     poll(client, "acme-web", token)
     handover(client, "acme-web", token)
 
-    dump = all_table_text()
+    dump = raw_table_text()
     assert Message.objects.filter(sender="visitor").count() == 2
     for secret in (CANARY, CANARY_EMAIL, "901820"):
         assert secret not in dump

@@ -4,8 +4,6 @@ import json
 
 import pytest
 from auditlog.models import LogEntry
-from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 
 from chatbot_site.lib.audit import audit_access
@@ -22,6 +20,7 @@ from retention.services.erasure import (
 )
 from retention.services.export import visitor_export
 from retention.services.holds import legal_hold_lift, legal_hold_place
+from tests.canary import decrypted_and_raw_text
 from tests.retention.helpers import make_conversation
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +28,6 @@ pytestmark = pytest.mark.django_db
 CANARY_EMAIL = "canary-4471@example.org"
 CANARY_NAME = "Canary Vogelsang"
 CANARY_PHONE = "+49 30 44714471"
-
-
-def _all_rows_as_text() -> str:
-    """Every row of every table, decrypted through the ORM, plus the raw SQL dump."""
-    parts = []
-    for model in apps.get_models():
-        parts.append(str(list(model._base_manager.values())))
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            parts.append(str(cursor.fetchall()))
-    return "\n".join(parts)
 
 
 @pytest.fixture
@@ -91,7 +78,7 @@ def test_after_erasure_the_subject_is_gone_from_every_table_including_the_audit_
     message_ids = list(
         Message.objects.filter(conversation__in=conversations).values_list("id", flat=True)
     )
-    before = _all_rows_as_text()
+    before = decrypted_and_raw_text()
     assert CANARY_NAME in before and references[0] in before  # the scan sees them
 
     request = erasure_request_create(
@@ -99,7 +86,7 @@ def test_after_erasure_the_subject_is_gone_from_every_table_including_the_audit_
     )
     done = erasure_execute(request=request, actor=personas.alice)
 
-    after = _all_rows_as_text()
+    after = decrypted_and_raw_text()
     for needle in (CANARY_NAME, CANARY_EMAIL, CANARY_PHONE, "44714471", *references):
         assert needle not in after, needle
     assert not Visitor.objects.filter(pk=visitor.pk).exists()
