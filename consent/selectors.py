@@ -3,6 +3,41 @@
 from consent.models import ConsentRecord, ContactRequest, PrivacyNotice
 from conversations.models import Inbox, Visitor
 
+# The chat's hot lookup (conversations.selectors.chat.chat_auth_get) reads the
+# visitor's latest contact-consent action in its own query, with the SQL below,
+# and leaves it on the Visitor instance under this name (None: no record);
+# visitor_has_contact_consent() then makes no query of its own.
+CONTACT_ACTION_ATTR = "_latest_contact_consent_action"
+
+
+def latest_consent_sql(*, purpose: str, select: str, visitor: str) -> str:
+    """A scalar subquery: `select` over the visitor's latest consent record `cr` for `purpose`.
+
+    The same rule as the ORM selectors here (newest by recorded_at, then id),
+    for other selectors to embed in their own one-query lookups. `visitor` is
+    the SQL alias of conversations_visitor in the outer query; all three
+    arguments come from code, never from input. Index: consent_visitor
+    (company_id, visitor_id, purpose).
+    """
+    assert purpose in ConsentRecord.Purpose.values
+    return (
+        f"(SELECT {select} FROM consent_consentrecord cr"
+        f" WHERE cr.company_id = {visitor}.company_id AND cr.visitor_id = {visitor}.id"
+        f" AND cr.purpose = '{purpose}' ORDER BY cr.recorded_at DESC, cr.id DESC LIMIT 1)"
+    )
+
+
+def current_notice_id_sql(*, company_id: str) -> str:
+    """A scalar subquery: the id of the newest published notice of the company `company_id`.
+
+    notice_current() in SQL (index: notice_unique_version (company_id, version)).
+    """
+    return (
+        "(SELECT pn.id FROM consent_privacynotice pn"
+        f" WHERE pn.company_id = {company_id} AND pn.published_at IS NOT NULL"
+        " ORDER BY pn.version DESC LIMIT 1)"
+    )
+
 
 def notice_current(*, company_id: int) -> PrivacyNotice | None:
     """The newest published notice of a company."""
@@ -39,7 +74,12 @@ def notice_to_accept(*, inbox: Inbox, visitor: Visitor | None) -> PrivacyNotice 
 
 
 def visitor_has_contact_consent(*, visitor: Visitor) -> bool:
-    """True while the visitor's latest contact-details consent is a grant."""
+    """True while the visitor's latest contact-details consent is a grant.
+
+    No query when the visitor was loaded with its latest action (CONTACT_ACTION_ATTR).
+    """
+    if CONTACT_ACTION_ATTR in visitor.__dict__:
+        return visitor.__dict__[CONTACT_ACTION_ATTR] == ConsentRecord.Action.GRANTED
     latest = (
         ConsentRecord.objects.filter(
             company_id=visitor.company_id, visitor=visitor, purpose=ConsentRecord.Purpose.CONTACT

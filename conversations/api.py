@@ -31,11 +31,7 @@ from consent.selectors import notice_current, notice_to_accept
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.ratelimit import rate_limit_hit
-from conversations.selectors.chat import (
-    conversation_current_get_for_chat,
-    message_list_after,
-    visitor_get_for_chat,
-)
+from conversations.selectors.chat import chat_auth_get, message_list_after
 from conversations.services import chat as chat_services
 from conversations.services.chat import ChatError
 
@@ -97,33 +93,23 @@ class VisitorToken(HttpBearer):
     def __call__(self, request: HttpRequest) -> Visitor:
         public_key = request.resolver_match.kwargs.get("public_key", "")
         token = bearer_token(request)
-        token_hash, now = hash_token(token), timezone.now()
-        # The hot path: one query finds the current conversation with its
-        # visitor, inbox and company; a visitor without a conversation takes a
-        # second one; a refusal a third (an unknown inbox is 404, a bad token 401).
-        conversation = (
-            conversation_current_get_for_chat(public_key=public_key, token_hash=token_hash, now=now)
+        # The hot path: one query finds the visitor with its inbox, company,
+        # newest conversation and consent state; a refusal takes a second one
+        # (an unknown inbox is 404, a bad token 401).
+        auth = (
+            chat_auth_get(public_key=public_key, token_hash=hash_token(token), now=timezone.now())
             if token
             else None
         )
-        if conversation is not None:
-            visitor = conversation.visitor
-            visitor.inbox = conversation.inbox
-        else:
-            visitor = (
-                visitor_get_for_chat(public_key=public_key, token_hash=token_hash, now=now)
-                if token
-                else None
-            )
-            if visitor is None:
-                inbox = inbox_or_404(public_key)
-                limit_inbox(inbox)
-                visitor_or_401(request, inbox=inbox)  # raises
-        inbox = visitor.inbox
-        limit_inbox(inbox)
-        visitor.company = inbox.company
-        request.chat_inbox = inbox
-        request.chat_conversation = conversation
+        if auth is None:
+            inbox = inbox_or_404(public_key)
+            limit_inbox(inbox)
+            visitor_or_401(request, inbox=inbox)  # raises
+        visitor = auth.visitor
+        limit_inbox(visitor.inbox)
+        request.chat_inbox = visitor.inbox
+        request.chat_conversation = auth.conversation
+        request.chat_notice_settled = auth.notice_settled
         return visitor
 
     def authenticate(self, request: HttpRequest, token: str) -> Visitor | None:  # pragma: no cover
@@ -133,7 +119,13 @@ class VisitorToken(HttpBearer):
 visitor_auth = VisitorToken()
 
 
-def _notice_gate(inbox: Inbox, visitor: Visitor | None) -> None:
+def _notice_gate(inbox: Inbox, visitor: Visitor | None, *, settled: bool = False) -> None:
+    """403 notice_required while the visitor owes the inbox's privacy notice.
+
+    `settled`: the visitor_auth lookup already found nothing owed (no query).
+    """
+    if settled:
+        return
     notice = notice_to_accept(inbox=inbox, visitor=visitor)
     if notice is not None:
         raise ApiError(
@@ -361,7 +353,7 @@ def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
     except ChatError as exc:
         raise _chat_error(exc) from None
     limit_conversation(conversation)
-    _notice_gate(inbox, visitor)
+    _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
     posted = chat_services.message_post(
         inbox=inbox, visitor=visitor, conversation=conversation, text=text
     )
@@ -415,7 +407,7 @@ def handover(request: HttpRequest, public_key: str):
         )
     except ChatError as exc:
         raise _chat_error(exc) from None
-    _notice_gate(inbox, visitor)
+    _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
     messages = chat_services.conversation_handover(inbox=inbox, conversation=conversation)
     return {
         "conversation": conversation_out(conversation),

@@ -7,11 +7,14 @@ that leads with it or with the conversation.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.models import Company
+from consent.selectors import CONTACT_ACTION_ATTR, current_notice_id_sql, latest_consent_sql
 from conversations.models import Conversation, FaqEntry, Inbox, Message, Visitor
 
 MESSAGES_PAGE = 200
@@ -51,48 +54,131 @@ def faq_entry_list_for_inbox(*, inbox: Inbox) -> list[FaqEntry]:
     )
 
 
-def visitor_get_for_chat(*, public_key: str, token_hash: str, now) -> Visitor | None:
+@dataclass
+class ChatAuth:
+    """What every authenticated chat call needs, from one query (chat_auth_get)."""
+
+    visitor: Visitor  # with .inbox and .company (and .inbox.company) set
+    conversation: Conversation | None  # the newest one, open or closed; None if none yet
+    # notice_to_accept() would answer "nothing owed" (so the chat skips it);
+    # False means it may be owed and the caller asks notice_to_accept().
+    notice_settled: bool
+
+
+# Visitor columns the chat never reads: the encrypted contact details (left
+# deferred, so they are not decrypted on every message; reading one queries).
+_VISITOR_DEFERRED = frozenset({"name", "email", "phone"})
+
+_AUTH_PARTS = [
+    # (model, SQL alias, fields loaded, their attnames)
+    (model, alias, fields, [f.attname for f in fields])
+    for model, alias, fields in [
+        (Conversation, "c", Conversation._meta.concrete_fields),
+        (
+            Visitor,
+            "v",
+            [f for f in Visitor._meta.concrete_fields if f.name not in _VISITOR_DEFERRED],
+        ),
+        (Inbox, "i", Inbox._meta.concrete_fields),
+        (Company, "co", Company._meta.concrete_fields),
+    ]
+]
+
+# The latest contact-consent action; the current notice's id; the id of the
+# notice the visitor's latest notice consent grants (NULL if it withdraws).
+_CONTACT_ACTION = latest_consent_sql(purpose="contact", select="cr.action", visitor="v")
+_NOTICE_CURRENT_ID = current_notice_id_sql(company_id="i.company_id")
+_NOTICE_ACCEPTED_ID = latest_consent_sql(
+    purpose="notice", select="CASE WHEN cr.action = 'granted' THEN cr.notice_id END", visitor="v"
+)
+
+# Plan on PostgreSQL: the inbox by its unique public_key, the company by its
+# pk, the visitor by visitor_company_token (company_id, token_hash), its
+# conversations by their visitor_id index (newest first, LIMIT 1); the three
+# scalar subqueries by consent_visitor (company_id, visitor_id, purpose) and
+# notice_unique_version (company_id, version). The LEFT JOIN keeps a visitor
+# who has no conversation yet (the conversation's columns are then NULL).
+_AUTH_SQL = f"""
+SELECT {", ".join(f"{alias}.{f.column}" for _m, alias, fields, _a in _AUTH_PARTS for f in fields)},
+  {_CONTACT_ACTION},
+  CASE WHEN i.notice_required THEN {_NOTICE_CURRENT_ID} END,
+  CASE WHEN i.notice_required THEN {_NOTICE_ACCEPTED_ID} END
+FROM conversations_inbox i
+JOIN accounts_company co ON co.id = i.company_id
+JOIN conversations_visitor v
+  ON v.company_id = i.company_id AND v.token_hash = %s AND v.inbox_id = i.id
+  AND v.token_expires_at > %s
+LEFT JOIN conversations_conversation c ON c.company_id = i.company_id AND c.visitor_id = v.id
+WHERE i.public_key = %s
+ORDER BY c.id DESC
+LIMIT 1
+"""
+
+_converters: dict[str, list] = {}
+
+
+def _row_converters(connection) -> list[tuple[int, list, object]]:
+    """The columns that need converting, as Django's compiler would (SQLite's
+    datetimes and booleans, for instance; none on PostgreSQL for these models):
+    (index, converters, column expression)."""
+    key = connection.vendor
+    if key not in _converters:
+        columns = [
+            field.get_col(alias) for _model, alias, fields, _a in _AUTH_PARTS for field in fields
+        ]
+        _converters[key] = [
+            (index, converters, col)
+            for index, col in enumerate(columns)
+            for converters in [
+                connection.ops.get_db_converters(col) + col.field.get_db_converters(connection)
+            ]
+            if converters
+        ]
+    return _converters[key]
+
+
+def chat_auth_get(*, public_key: str, token_hash: str, now) -> ChatAuth | None:
     """The unexpired visitor with this token hash in the inbox with this key: ONE query.
 
-    Loads the inbox and its company with it (the chat API needs all three on
-    every request). The join condition company_id = inbox.company_id lets
-    PostgreSQL use the index visitor_company_token (company_id, token_hash)
-    after finding the inbox by its unique public key.
+    With the visitor come its inbox, the company, its newest conversation (if
+    any), its latest contact-consent action (for consent.selectors.
+    visitor_has_contact_consent) and, when the inbox requires the privacy
+    notice, whether the visitor has accepted the current one. None when the
+    inbox or the token is unknown, or the token expired.
     """
-    return (
-        Visitor.objects.select_related("inbox__company")
-        .filter(
-            inbox__public_key=public_key,
-            company_id=F("inbox__company_id"),
-            token_hash=token_hash,
-            token_expires_at__gt=now,
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTH_SQL, [token_hash, now, public_key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, converters, col in _row_converters(connection):
+        for converter in converters:
+            values[index] = converter(values[index], col, connection)
+    objects = []
+    offset = 0
+    for model, _alias, _fields, attnames in _AUTH_PARTS:
+        part = values[offset : offset + len(attnames)]
+        offset += len(attnames)
+        objects.append(
+            None
+            if part[0] is None  # no conversation yet
+            else model.from_db(DEFAULT_DB_ALIAS, attnames, part)
         )
-        .first()
+    conversation, visitor, inbox, company = objects
+    contact_action, notice_id, notice_accepted_id = values[offset:]
+    inbox.company = company
+    visitor.inbox, visitor.company = inbox, company
+    visitor.__dict__[CONTACT_ACTION_ATTR] = contact_action
+    if conversation is not None:
+        conversation.visitor, conversation.inbox, conversation.company = visitor, inbox, company
+    notice_settled = (
+        not inbox.notice_required
+        or notice_id is None  # nothing published
+        or notice_accepted_id == notice_id  # the latest notice consent grants this version
     )
-
-
-def conversation_current_get_for_chat(
-    *, public_key: str, token_hash: str, now
-) -> Conversation | None:
-    """The newest conversation of the visitor with this token in this inbox: ONE query.
-
-    Loads the visitor, the inbox and its company with it. None when the token is
-    unknown or expired, or when the visitor has no conversation yet. Plan: the
-    inbox by its unique key, the visitor by visitor_company_token (company_id,
-    token_hash), its conversations by their visitor_id index.
-    """
-    return (
-        Conversation.objects.select_related("visitor", "inbox__company")
-        .filter(
-            inbox__public_key=public_key,
-            company_id=F("inbox__company_id"),
-            visitor__company_id=F("inbox__company_id"),
-            visitor__token_hash=token_hash,
-            visitor__token_expires_at__gt=now,
-        )
-        .order_by("-id")
-        .first()
-    )
+    return ChatAuth(visitor=visitor, conversation=conversation, notice_settled=notice_settled)
 
 
 # FAQ entries change rarely and are read on every bot message: each process

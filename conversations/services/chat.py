@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -169,14 +169,14 @@ def _system_message(conversation: Conversation, text: str, now) -> Message:
     )
 
 
-@transaction.atomic
 def message_post(
     *, inbox: Inbox, visitor: Visitor, conversation: Conversation, text: str
 ) -> MessagePosted:
     """Store a visitor's message (redacted as consent requires); let the bot answer.
 
-    `text` must have passed chat_text_clean(). One INSERT for the visitor's
-    message and the reply, one UPDATE of the conversation.
+    `text` must have passed chat_text_clean(). The visitor's message and the
+    reply are written with the conversation's new status in one statement on
+    PostgreSQL (_messages_write), else in one transaction.
     """
     stored, redacted_count = message_text_for_storage(visitor=visitor, text=text)
     now = timezone.now()
@@ -209,8 +209,7 @@ def message_post(
                     created_at=now,
                 )
             )
-    Message.objects.bulk_create(rows)
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, status=status)
+    _messages_write(rows=rows, conversation=conversation, status=status, now=now)
     conversation.last_message_at, conversation.status = now, status
     _touch(visitor)
     return MessagePosted(
@@ -219,6 +218,57 @@ def message_post(
         replies=rows[1:],
         offer_contact_form=offer_contact_form,
     )
+
+
+def _messages_write(
+    *, rows: list[Message], conversation: Conversation, status: str, now: datetime
+) -> None:
+    """Insert `rows` and set the conversation's status and last_message_at, all or nothing.
+
+    On PostgreSQL one statement does it (a data-modifying WITH; a statement is
+    atomic on its own, so no BEGIN/COMMIT: one round trip instead of four).
+    Like bulk_create, it sends no signals, so auditlog writes no row for chat
+    messages (see the module docstring). Elsewhere: bulk_create and update()
+    in one transaction.
+    """
+    connection = connections[Message.objects.db]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=connection.alias):
+            Message.objects.bulk_create(rows)
+            Conversation.objects.filter(pk=conversation.pk).update(
+                last_message_at=now, status=status
+            )
+        return
+    body = Message._meta.get_field("body")
+    values, params = [], []
+    for row in rows:
+        values.append("(%s, %s, %s, %s, %s, %s, %s)")
+        params += [
+            row.company_id,
+            row.conversation_id,
+            row.sender,
+            row.author_id,
+            body.get_db_prep_save(row.body, connection),  # encrypts
+            row.redacted_count,
+            row.created_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH updated AS ("
+            " UPDATE conversations_conversation SET last_message_at = %s, status = %s"
+            " WHERE id = %s"
+            "), inserted AS ("
+            " INSERT INTO conversations_message"
+            " (company_id, conversation_id, sender, author_id, body, redacted_count, created_at)"
+            f" VALUES {', '.join(values)} RETURNING id"
+            ") SELECT id FROM inserted ORDER BY id",
+            [now, status, conversation.pk, *params],
+        )
+        # One sequence, rows numbered in VALUES order: ids ascend with `rows`.
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding, row._state.db = False, connection.alias
 
 
 @transaction.atomic
