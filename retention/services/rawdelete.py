@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import ProtectedError
 
 
@@ -75,3 +76,112 @@ def raw_delete(
             )
     counts[model._meta.label] += queryset._raw_delete(queryset.db)
     return counts
+
+
+class NotCompilable(Exception):
+    """The cascade needs an on_delete rule that cascade_ctes does not translate to SQL."""
+
+
+@dataclass(frozen=True)
+class CascadeSql:
+    """Data-modifying CTEs for one statement: `ctes` in order, and which of them count.
+
+    `counted` maps a model label to the names of the CTEs that return the
+    primary keys of its deleted rows (one row per deleted row).
+    """
+
+    ctes: tuple[str, ...]
+    counted: dict[str, tuple[str, ...]]
+
+
+def cascade_ctes(
+    model: type[models.Model],
+    *,
+    source: str,
+    prefix: str,
+    known_empty: frozenset | set = frozenset(),
+) -> CascadeSql:
+    """PostgreSQL: CTEs that delete what cascades from the `model` rows listed by `source`.
+
+    `source` names a CTE (or table) whose column named like `model`'s primary key
+    column holds the ids of the rows about to be deleted; deleting those rows
+    themselves is the caller's. Rules as in raw_delete: CASCADE recursively,
+    SET_NULL as an UPDATE, DO_NOTHING skipped, `known_empty` children skipped;
+    anything else (PROTECT, RESTRICT, SET_DEFAULT, SET(...)) raises NotCompilable
+    and the caller uses raw_delete.
+
+    All CTEs of one statement see the same snapshot and the foreign keys are
+    checked at the end of the statement, after every CTE ran, so children and
+    parents can go in the same statement. Two CTEs must not modify the same row
+    (PostgreSQL would do one of them): a SET_NULL update skips the rows that a
+    CTE of the same statement deletes; a row reached by two cascades is deleted
+    by one and skipped by the other.
+    """
+    qn = connection.ops.quote_name
+    deletes: list[tuple[str, type[models.Model], str]] = []  # (name, model, sql)
+    set_nulls: list[tuple[type[models.Model], str, str, str]] = []  # (model, column, source, pk)
+    counter = iter(range(1, 10_000))
+
+    def walk(parent: type[models.Model], parent_source: str, skip: frozenset | set) -> None:
+        for rel in _reverse_relations(parent):
+            if rel.many_to_many:
+                through = rel.through
+                fk = next(
+                    f
+                    for f in through._meta.fields
+                    if f.is_relation and f.related_model is parent and f.name != "id"
+                )
+                child, column = through, fk.column
+                target = fk.target_field
+                on_delete = models.CASCADE
+                recurse = False
+            else:
+                child = rel.related_model
+                if child in skip:
+                    continue
+                column, target, on_delete = rel.field.column, rel.field.target_field, rel.on_delete
+                recurse = True
+            if target is not parent._meta.pk:
+                raise NotCompilable(f"{child._meta.label}.{column} does not point at a primary key")
+            if on_delete is models.DO_NOTHING:
+                continue
+            pk = child._meta.pk.column
+            if on_delete is models.SET_NULL:
+                set_nulls.append((child, column, parent_source, pk))
+                continue
+            if on_delete is not models.CASCADE:
+                raise NotCompilable(f"{child._meta.label}.{column}: {on_delete.__name__}")
+            name = f"{prefix}{next(counter)}"
+            deletes.append(
+                (
+                    name,
+                    child,
+                    f"{name} AS (DELETE FROM {qn(child._meta.db_table)} WHERE {qn(column)} IN "
+                    f"(SELECT {qn(parent._meta.pk.column)} FROM {parent_source}) "
+                    f"RETURNING {qn(pk)})",
+                )
+            )
+            if recurse:
+                walk(child, name, frozenset())
+
+    walk(model, source, known_empty)
+    if len({child for child, *_ in set_nulls}) < len(set_nulls):
+        # Two updates of one row in one statement: PostgreSQL would keep only one.
+        raise NotCompilable("two SET_NULL updates of one table")
+    ctes = [sql for _, _, sql in deletes]
+    for child, column, parent_source, pk in set_nulls:
+        name = f"{prefix}{next(counter)}"
+        gone = " UNION ALL ".join(
+            f"SELECT {qn(pk)} FROM {other}" for other, m, _ in deletes if m is child
+        )
+        parent_pk = next(f.target_field.column for f in child._meta.fields if f.column == column)
+        ctes.append(
+            f"{name} AS (UPDATE {qn(child._meta.db_table)} SET {qn(column)} = NULL "
+            f"WHERE {qn(column)} IN (SELECT {qn(parent_pk)} FROM {parent_source})"
+            + (f" AND {qn(pk)} NOT IN ({gone})" if gone else "")
+            + f" RETURNING {qn(pk)})"
+        )
+    counted: dict[str, tuple[str, ...]] = {}
+    for name, child, _ in deletes:
+        counted[child._meta.label] = (*counted.get(child._meta.label, ()), name)
+    return CascadeSql(ctes=tuple(ctes), counted=counted)

@@ -184,18 +184,20 @@ def test_an_injected_failure_rolls_back_only_that_batch_and_the_next_run_complet
 ):
     _policy(personas.company_a)
     old = [make_conversation(inbox=personas.inbox_a, now=now, age_days=100) for _ in range(5)]
-    original = purge.raw_delete
+    # The step every batch runs inside its transaction, on PostgreSQL (one
+    # statement) and elsewhere (raw_delete) alike.
+    original = purge._delete_expired_conversations
     calls = {"n": 0}
 
-    def failing_raw_delete(model, **kwargs):
-        result = original(model, **kwargs)  # the rows are gone inside the batch...
-        if model is Conversation:
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise RuntimeError("worker killed")  # ...and come back on rollback
+    def failing_delete(**kwargs):
+        result = original(**kwargs)  # the rows are gone inside the batch...
+        calls["n"] += 1
+        if calls["n"] == 2:
+            assert result[Conversation._meta.label] == 2
+            raise RuntimeError("worker killed")  # ...and come back on rollback
         return result
 
-    monkeypatch.setattr(purge, "raw_delete", failing_raw_delete)
+    monkeypatch.setattr(purge, "_delete_expired_conversations", failing_delete)
     failed = retention_run(company_id=personas.company_a.pk, now=now, batch_size=2)
 
     assert failed.outcome == RetentionRun.Outcome.FAILED and failed.error == "RuntimeError"
@@ -205,7 +207,7 @@ def test_an_injected_failure_rolls_back_only_that_batch_and_the_next_run_complet
     assert Message.objects.filter(conversation__in=remaining).count() == 6
     assert RetentionPolicy.objects.get(company=personas.company_a).next_run_at > now
 
-    monkeypatch.setattr(purge, "raw_delete", original)
+    monkeypatch.setattr(purge, "_delete_expired_conversations", original)
     again = retention_run(company_id=personas.company_a.pk, now=now, batch_size=2)
     assert again.outcome == RetentionRun.Outcome.DONE and again.conversations_deleted == 3
     assert not remaining.exists()
