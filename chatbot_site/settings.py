@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.CurrentCompanyMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "chatbot_site.middleware.AuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "chatbot_site.urls"
