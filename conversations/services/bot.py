@@ -59,6 +59,19 @@ def wants_a_person(text: str) -> bool:
     return HANDOVER_PATTERN.search(text) is not None
 
 
+def _normalised_questions(entry: FaqEntry) -> list[str]:
+    """normalise() of each question variant, kept on the entry while its text is unchanged.
+
+    The chat's FAQ entries are cached per process (faq_entry_list_cached), so
+    each variant is normalised once, not on every message.
+    """
+    cached = entry.__dict__.get("_bot_questions")
+    if cached is None or cached[0] is not entry.questions:
+        cached = (entry.questions, [normalise(q) for q in entry.question_list])
+        entry.__dict__["_bot_questions"] = cached
+    return cached[1]
+
+
 def faq_match(*, text: str, entries: Iterable[FaqEntry]) -> tuple[FaqEntry, float] | None:
     """The entry whose question variant is closest to `text`, if it clears the threshold."""
     query = normalise(text)
@@ -67,9 +80,9 @@ def faq_match(*, text: str, entries: Iterable[FaqEntry]) -> tuple[FaqEntry, floa
     variants: list[str] = []
     owners: list[FaqEntry] = []
     for entry in entries:
-        for question in entry.question_list:
-            variants.append(normalise(question))
-            owners.append(entry)
+        questions = _normalised_questions(entry)
+        variants += questions
+        owners += [entry] * len(questions)
     if not variants:
         return None
     best = process.extractOne(
