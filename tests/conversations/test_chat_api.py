@@ -216,6 +216,35 @@ def test_an_operator_without_a_first_name_is_shown_without_a_name(client, person
     assert message["author_name"] is None
 
 
+def test_the_bodies_of_posting_and_polling_are_exactly_what_their_schemas_render(
+    client, personas, faq
+):
+    # Both endpoints render their bodies without ninja's response validation;
+    # validating and rendering them again must change nothing.
+    from chatbot_site.api import api
+    from conversations.api import MessagePostOut, MessagesOut
+
+    token = start(client, "acme-web").json()["token"]
+    posted = post(client, "acme-web", token, "When are you open?")
+    Message.objects.create(
+        company=personas.company_a,
+        conversation=Conversation.objects.get(),
+        sender=Message.Sender.OPERATOR,
+        author=UserFactory(first_name="Bob"),
+        body="Hi, Bob here.",
+    )
+    polled = poll(client, "acme-web", token)
+    for response, schema in ((posted, MessagePostOut), (polled, MessagesOut)):
+        assert response.status_code == 200
+        assert response["Content-Type"] == api.get_content_type()
+        rendered = api.renderer.render(
+            None, schema.model_validate(response.json()).model_dump(), response_status=200
+        )
+        assert json.loads(rendered) == response.json()
+        assert rendered == response.content.decode()  # same keys, order and formats
+    assert len(polled.json()["messages"]) == 3
+
+
 def test_polling_rejects_a_negative_after(client, personas):
     token = start(client, "acme-web").json()["token"]
     assert poll(client, "acme-web", token, after=-1).status_code == 422
