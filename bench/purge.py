@@ -13,9 +13,13 @@ and created afresh, so its name must contain "bench"), migrates it, then:
 2. service: runs retention_run() per company until done (the Celery task's
    code path), while a probe thread on its own connection keeps reading and
    updating surviving rows of the same tables and records its slowest query;
-3. floor: seeds the same expired set again and deletes it with one DELETE per
+3. floor: vacuums, seeds the same expired set again and deletes it with one DELETE per
    table (messages, conversations, visitors) in one transaction, probe running;
-4. erases one visitor with 10,000 messages (and 10,000 audit entries about
+4. for reference (not a target): seeds the same set once more and deletes it with
+   the floor's three DELETEs once per company, one transaction each -- what any
+   per-company run pays at least on this layout (each heap page holds rows of
+   many companies, so per-company runs visit it once per company);
+5. erases one visitor with 10,000 messages (and 10,000 audit entries about
    them) and, before that, exports them.
 
 Prints rows/s for both, the ratio, peak memory (ru_maxrss) and the probe's
@@ -169,6 +173,11 @@ def run(args, url: str) -> None:
     def seed(n: int, age_days: float, tag: str) -> None:
         """n conversations (one visitor each) with args.messages messages, all age_days old."""
         with connection.cursor() as cur:
+            # Every phase starts without the previous phase's dead rows (the service's
+            # start from a fresh table); the new rows fill the freed pages.
+            cur.execute(
+                "VACUUM conversations_message, conversations_conversation, conversations_visitor"
+            )
             cur.execute("SELECT coalesce(max(id), 0) FROM conversations_visitor")
             (v0,) = cur.fetchone()
             cur.execute("SELECT coalesce(max(id), 0) FROM conversations_conversation")
@@ -280,6 +289,39 @@ def run(args, url: str) -> None:
     floor_probe = probe.slowest
     assert counts() == survivors, (counts(), survivors)
 
+    # --- for reference: the floor's statements once per company ------------------
+    # What any per-company run pays at least: one transaction per company with the
+    # floor's three DELETEs restricted to that company, no Python in between.
+    seed(args.conversations, EXPIRED_DAYS, "P")
+    probe = Probe(dsn, young_ids, company_ids)
+    probe.start()
+    started = time.perf_counter()
+    for company_id in company_ids:
+        with connection.cursor() as cur, transaction.atomic():
+            cur.execute("SET LOCAL synchronous_commit TO OFF")
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute(
+                "DELETE FROM conversations_message WHERE conversation_id IN (SELECT id FROM "
+                "conversations_conversation WHERE company_id = %s AND last_message_at < %s "
+                "AND NOT legal_hold)",
+                [company_id, cutoff],
+            )
+            cur.execute(
+                "DELETE FROM conversations_conversation WHERE company_id = %s "
+                "AND last_message_at < %s AND NOT legal_hold",
+                [company_id, cutoff],
+            )
+            cur.execute(
+                "DELETE FROM conversations_visitor v WHERE company_id = %s AND last_seen_at < %s "
+                "AND NOT EXISTS (SELECT 1 FROM conversations_conversation c "
+                "WHERE c.visitor_id = v.id)",
+                [company_id, cutoff],
+            )
+    per_company_s = time.perf_counter() - started
+    probe.stop.set()
+    probe.join()
+    assert counts() == survivors, (counts(), survivors)
+
     print(
         f"rows per run: {expired_rows:,} ({args.conversations:,} conversations, "
         f"{args.conversations * args.messages:,} messages, {args.conversations:,} visitors) "
@@ -294,6 +336,10 @@ def run(args, url: str) -> None:
         f"slowest probe query {floor_probe * 1000:.0f} ms"
     )
     print(f"ratio service/floor: {service_s / floor_s:.2f}x (target <= 1.5x)")
+    print(
+        f"floor's statements per company (reference): {per_company_s:7.2f} s  "
+        f"{per_company_s / floor_s:.2f}x the floor; service/that: {service_s / per_company_s:.2f}x"
+    )
     print(
         "load average during the run (shared machine): "
         + " ".join(f"{x:.1f}" for x in os.getloadavg())
