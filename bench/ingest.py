@@ -1,11 +1,11 @@
 """Chat ingest benchmark: N visitors post messages and read the bot's answer.
 
-    .venv/bin/python bench/ingest.py [--visitors 16] [--seconds 20] [--workers 2] [--threads 4]
+    .venv/bin/python bench/ingest.py [--visitors 16] [--seconds 20] [--workers 4] [--threads 1]
 
 Starts gunicorn on PostgreSQL (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hafen_bench; the database is dropped and
 created afresh, so its name must contain "bench"), migrates it, seeds the demo
-inbox with its FAQ, then runs two phases against the same server:
+inbox with its FAQ, then runs three phases against the same server:
 
 1. chat:  POST /api/chat/demo-website/messages with FAQ questions (bot answers
           in the same response; full product path: token, consent redaction,
@@ -14,6 +14,9 @@ inbox with its FAQ, then runs two phases against the same server:
           inserts one plain unencrypted row with the ORM: the floor of this stack;
 3. floor-raw: the same with one raw SQL INSERT (the floor without the ORM).
 
+The same gunicorn (default 4 workers x 1 thread: on 2 cores shared with
+PostgreSQL and this load generator it gave the best p95 and the fastest floor
+of 2x4, 3x2 and 4x1) serves all phases, with DEBUG off (bench/settings.py).
 Each visitor is a thread with its own keep-alive HTTP connection. Prints
 messages/s and p50/p95/p99 latency per phase and the chat/floor ratio.
 Rate limits are switched off for the run (HAFEN_RATE_*=0).
@@ -210,8 +213,8 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     database_url = (

@@ -7,3 +7,6 @@ DJANGO_SETTINGS_MODULE=bench.settings.
 from chatbot_site.settings import *  # noqa: F401,F403
 
 ROOT_URLCONF = "bench.floor_urls"
+
+# Production-like: DEBUG on would record every query and slow every request.
+DEBUG = False
