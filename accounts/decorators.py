@@ -1,8 +1,8 @@
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 
