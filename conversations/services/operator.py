@@ -179,11 +179,16 @@ def conversation_reply(*, membership: Membership, conversation: Conversation, te
         author=membership.user,
         body=text,
     )
+    _assign_to(conversation=conversation, user=membership.user, now=now)
+    return message
+
+
+def _assign_to(*, conversation: Conversation, user, now) -> None:
+    """The conversation is with this operator now (reply and take-over share it)."""
     conversation.status = Conversation.Status.OPERATOR
-    conversation.assigned_to = membership.user
+    conversation.assigned_to = user
     conversation.last_message_at = now
     conversation.save(update_fields=["status", "assigned_to", "last_message_at"])
-    return message
 
 
 @transaction.atomic
@@ -203,10 +208,7 @@ def conversation_take_over(*, membership: Membership, conversation: Conversation
         _system_message(
             conversation=conversation, text=_("An operator has joined the conversation."), now=now
         )
-    conversation.status = Conversation.Status.OPERATOR
-    conversation.assigned_to = membership.user
-    conversation.last_message_at = now
-    conversation.save(update_fields=["status", "assigned_to", "last_message_at"])
+    _assign_to(conversation=conversation, user=membership.user, now=now)
     return conversation
 
 
