@@ -107,17 +107,23 @@ def _build_view(*, conversation: Conversation, revealed: bool) -> ConversationVi
     )
 
 
-def conversation_open(*, membership: Membership, conversation: Conversation) -> ConversationView:
-    """The masked view of a conversation; the open is audited as an access."""
-    _require(membership=membership, conversation=conversation, right=VIEW)
+def _audit_read(*, membership: Membership, conversation: Conversation, event: str, **data) -> None:
+    """One access entry (open, reveal, export) naming the conversation and its inbox."""
     audit_access(
         company_id=conversation.company_id,
         actor=membership.user,
         obj=conversation,
-        event="conversation.open",
+        event=event,
         conversation_id=conversation.pk,
         inbox_id=conversation.inbox_id,
+        **data,
     )
+
+
+def conversation_open(*, membership: Membership, conversation: Conversation) -> ConversationView:
+    """The masked view of a conversation; the open is audited as an access."""
+    _require(membership=membership, conversation=conversation, right=VIEW)
+    _audit_read(membership=membership, conversation=conversation, event="conversation.open")
     return _build_view(conversation=conversation, revealed=False)
 
 
@@ -136,13 +142,10 @@ def personal_data_reveal(
     safe_reason, _count = pii.redact(
         reason[:REASON_MAX_LENGTH], region=conversation.company.country, language="en"
     )
-    audit_access(
-        company_id=conversation.company_id,
-        actor=membership.user,
-        obj=conversation,
+    _audit_read(
+        membership=membership,
+        conversation=conversation,
         event="personal_data.reveal",
-        conversation_id=conversation.pk,
-        inbox_id=conversation.inbox_id,
         reason=safe_reason,
     )
     return _build_view(conversation=conversation, revealed=True)
@@ -235,14 +238,7 @@ def conversation_export(*, membership: Membership, conversation: Conversation) -
     not this button.
     """
     _require(membership=membership, conversation=conversation, right=VIEW)
-    audit_access(
-        company_id=conversation.company_id,
-        actor=membership.user,
-        obj=conversation,
-        event="conversation.export",
-        conversation_id=conversation.pk,
-        inbox_id=conversation.inbox_id,
-    )
+    _audit_read(membership=membership, conversation=conversation, event="conversation.export")
     view = _build_view(conversation=conversation, revealed=False)
     return {
         "conversation": {
