@@ -145,6 +145,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # psycopg's default; only chatbot_site.lib.db.prepared_cursor() uses it
+        # (Django's own cursors bind on the client and are never prepared).
+        # Turn off behind a pooler in transaction mode that cannot keep
+        # prepared statements (PgBouncer before 1.21).
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits) and Celery ----------------------------------------

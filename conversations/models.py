@@ -143,10 +143,14 @@ class Conversation(models.Model):
         OPERATOR = "operator", _("With an operator")
         CLOSED = "closed", _("Closed")
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index below leads with company (each index
+    # costs every message a write, as the conversation's last_message_at changes).
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
-    reference = models.CharField(max_length=12, default=new_reference, unique=True)
+    # Unique through Meta.constraints: looked up by equality only, so it needs
+    # no second (LIKE) index, which unique=True adds on PostgreSQL.
+    reference = models.CharField(max_length=12, default=new_reference)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -169,6 +173,9 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["company", "status"], name="conv_company_status"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="conversation_reference_unique")
+        ]
 
     def __str__(self) -> str:
         return f"conversation {self.reference}"
@@ -184,9 +191,11 @@ class Message(models.Model):
         OPERATOR = "operator", _("Operator")
         SYSTEM = "system", _("System")
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # Neither foreign key has an index of its own: message_company_created and
+    # message_conversation_id lead with them (every message writes each index).
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     sender = models.CharField(max_length=16, choices=Sender.choices)
     author = models.ForeignKey(

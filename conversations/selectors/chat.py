@@ -14,6 +14,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import Company
+from chatbot_site.lib.db import prepared_cursor
 from consent.selectors import CONTACT_ACTION_ATTR, current_notice_id_sql, latest_consent_sql
 from conversations.models import Conversation, FaqEntry, Inbox, Message, Visitor
 
@@ -147,7 +148,7 @@ def chat_auth_get(*, public_key: str, token_hash: str, now) -> ChatAuth | None:
     inbox or the token is unknown, or the token expired.
     """
     connection = connections[DEFAULT_DB_ALIAS]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_AUTH_SQL, [token_hash, now, public_key])
         row = cursor.fetchone()
     if row is None:

@@ -23,6 +23,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chatbot_site.lib.db import prepared_cursor
 from consent.services import message_text_for_storage
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import (  # noqa: F401 (re-exported)
@@ -252,7 +253,7 @@ def _messages_write(
             row.redacted_count,
             row.created_at,
         ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             "WITH updated AS ("
             " UPDATE conversations_conversation SET last_message_at = %s, status = %s"

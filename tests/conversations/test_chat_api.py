@@ -408,3 +408,35 @@ def test_posting_a_message_takes_a_handful_of_queries(
         assert post(client, "acme-web", token, "When are you open?").status_code == 200
     with django_assert_max_num_queries(2):
         assert poll(client, "acme-web", token).status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_the_lookup_and_the_write_of_a_posted_message_run_as_prepared_statements(
+    client, personas, faq
+):
+    token = start(client, "acme-web").json()["token"]
+    for _ in range(7):  # psycopg prepares a statement on its 5th run on a connection
+        assert post(client, "acme-web", token, "When are you open?").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any("FROM conversations_inbox i" in s for s in prepared), prepared
+    assert any("INSERT INTO conversations_message" in s for s in prepared), prepared
+    # Django's own (client-side bound) queries are never prepared.
+    assert not any('"conversations_faqentry"' in s for s in prepared)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_without_prepared_statements_the_chat_runs_unprepared(client, personas, faq):
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None  # as with the setting off
+    try:
+        token = start(client, "acme-web").json()["token"]
+        for _ in range(7):
+            assert post(client, "acme-web", token, "When are you open?").status_code == 200
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchone()[0] == 0
+    finally:
+        raw.prepare_threshold = threshold
