@@ -8,6 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
 
@@ -152,8 +153,15 @@ class Conversation(models.Model):
     # no second (LIKE) index, which unique=True adds on PostgreSQL.
     reference = models.CharField(max_length=12, default=new_reference)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
+    # Indexed only where set (conv_assigned_to): most conversations never get an
+    # operator, and a NULL entry would be written on every message.
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     started_at = models.DateTimeField(auto_now_add=True)
     last_message_at = models.DateTimeField()
@@ -172,6 +180,12 @@ class Conversation(models.Model):
                 name="conv_company_inbox_activity",
             ),
             models.Index(fields=["company", "status"], name="conv_company_status"),
+            # for deleting a user (assigned_to set to NULL)
+            models.Index(
+                fields=["assigned_to"],
+                condition=Q(assigned_to__isnull=False),
+                name="conv_assigned_to",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="conversation_reference_unique")
@@ -198,8 +212,14 @@ class Message(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     sender = models.CharField(max_length=16, choices=Sender.choices)
+    # Only operators' messages have an author: indexed only where set (message_author).
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     body = EncryptedTextField()
     redacted_count = models.PositiveIntegerField(default=0)
@@ -210,6 +230,10 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "id"], name="message_conversation_id"),
             models.Index(fields=["company", "created_at"], name="message_company_created"),
+            # for deleting a user (author set to NULL)
+            models.Index(
+                fields=["author"], condition=Q(author__isnull=False), name="message_author"
+            ),
         ]
 
     def __str__(self) -> str:
