@@ -14,6 +14,7 @@ client-side cursors, which psycopg never prepares.
 
 from __future__ import annotations
 
+import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
@@ -31,7 +32,7 @@ def prepared_cursor(connection: BaseDatabaseWrapper):
     raw = connection.connection
     if getattr(raw, "prepare_threshold", None) is None:
         return connection.cursor()
-    import psycopg
-
     with connection.wrap_database_errors:
+        # What connection.cursor() does, with psycopg's server-binding Cursor
+        # in place of Django's client-binding one.
         return connection._prepare_cursor(psycopg.Cursor(raw))
