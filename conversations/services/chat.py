@@ -211,7 +211,6 @@ def message_post(
                 )
             )
     _messages_write(rows=rows, conversation=conversation, status=status, now=now)
-    conversation.last_message_at, conversation.status = now, status
     _touch(visitor)
     return MessagePosted(
         conversation=conversation,
@@ -224,7 +223,8 @@ def message_post(
 def _messages_write(
     *, rows: list[Message], conversation: Conversation, status: str, now: datetime
 ) -> None:
-    """Insert `rows` and set the conversation's status and last_message_at, all or nothing.
+    """Insert `rows` and set the conversation's status and last_message_at, all or nothing
+    (in the database and on `conversation`).
 
     On PostgreSQL one statement does it (a data-modifying WITH; a statement is
     atomic on its own, so no BEGIN/COMMIT: one round trip instead of four).
@@ -233,13 +233,22 @@ def _messages_write(
     in one transaction.
     """
     connection = connections[Message.objects.db]
-    if connection.vendor != "postgresql":
+    if connection.vendor == "postgresql":
+        _messages_write_in_one_statement(
+            connection, rows=rows, conversation=conversation, status=status, now=now
+        )
+    else:
         with transaction.atomic(using=connection.alias):
             Message.objects.bulk_create(rows)
             Conversation.objects.filter(pk=conversation.pk).update(
                 last_message_at=now, status=status
             )
-        return
+    conversation.last_message_at, conversation.status = now, status
+
+
+def _messages_write_in_one_statement(
+    connection, *, rows: list[Message], conversation: Conversation, status: str, now: datetime
+) -> None:
     body = Message._meta.get_field("body")
     values, params = [], []
     for row in rows:
@@ -272,7 +281,6 @@ def _messages_write(
         row._state.adding, row._state.db = False, connection.alias
 
 
-@transaction.atomic
 def conversation_handover(*, inbox: Inbox, conversation: Conversation) -> list[Message]:
     """The visitor asks for a person: status "waiting" and a system message.
 
@@ -282,10 +290,8 @@ def conversation_handover(*, inbox: Inbox, conversation: Conversation) -> list[M
         return []
     now = timezone.now()
     message = _system_message(conversation, handover_text(language=inbox.language), now)
-    Message.objects.bulk_create([message])
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=now, status=Conversation.Status.WAITING
+    _messages_write(
+        rows=[message], conversation=conversation, status=Conversation.Status.WAITING, now=now
     )
-    conversation.last_message_at, conversation.status = now, Conversation.Status.WAITING
     logger.info("chat.handover conversation=%s", conversation.pk)
     return [message]
