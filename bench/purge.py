@@ -47,6 +47,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -170,6 +172,52 @@ class Probe(threading.Thread):
                     self.slowest = max(self.slowest, time.perf_counter() - started)
                     self.queries += 1
                 time.sleep(0.01)
+
+
+@dataclass
+class Timing:
+    seconds: float = 0.0
+    slowest_probe: float = 0.0
+
+
+@contextmanager
+def probed(dsn: str, conversation_ids: list[int], company_ids: list[int]):
+    """Time the block while a Probe runs beside it; the Timing is filled in at exit."""
+    probe = Probe(dsn, conversation_ids, company_ids)
+    timing = Timing()
+    probe.start()
+    started = time.perf_counter()
+    try:
+        yield timing
+    finally:
+        timing.seconds = time.perf_counter() - started
+        probe.stop.set()
+        probe.join()
+        timing.slowest_probe = probe.slowest
+
+
+def delete_expired_raw(cursor, *, cutoff, company_id: int | None = None) -> None:
+    """The floor: one DELETE per table (messages, conversations, visitors), in the
+    caller's transaction, with the settings the service's batches use (no flush
+    wait, foreign keys checked at once); all companies, or only `company_id`."""
+    scope, params = ("company_id = %s AND ", [company_id]) if company_id is not None else ("", [])
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute(
+        "DELETE FROM conversations_message WHERE conversation_id IN (SELECT id FROM "
+        f"conversations_conversation WHERE {scope}last_message_at < %s AND NOT legal_hold)",
+        [*params, cutoff],
+    )
+    cursor.execute(
+        f"DELETE FROM conversations_conversation WHERE {scope}last_message_at < %s "
+        "AND NOT legal_hold",
+        [*params, cutoff],
+    )
+    cursor.execute(
+        f"DELETE FROM conversations_visitor v WHERE {scope}last_seen_at < %s AND NOT EXISTS "
+        "(SELECT 1 FROM conversations_conversation c WHERE c.visitor_id = v.id)",
+        [*params, cutoff],
+    )
 
 
 def main() -> None:
@@ -315,17 +363,11 @@ def run(args, url: str) -> None:
     from retention.tasks import run_due
 
     worker = start_worker(args.concurrency)
-    probe = Probe(dsn, young_ids, company_ids)
-    probe.start()
-    started = time.perf_counter()
-    run_due.delay()
-    # Every company is due until its task finishes (a partial run leaves it due).
-    while companies_due(now=timezone.now()):
-        time.sleep(0.05)
-    celery_s = time.perf_counter() - started
-    probe.stop.set()
-    probe.join()
-    celery_probe = probe.slowest
+    with probed(dsn, young_ids, company_ids) as celery:
+        run_due.delay()
+        # Every company is due until its task finishes (a partial run leaves it due).
+        while companies_due(now=timezone.now()):
+            time.sleep(0.05)
     worker_mb = peak_rss_mb(worker.pid)
     worker.terminate()
     worker.wait(timeout=60)
@@ -342,86 +384,38 @@ def run(args, url: str) -> None:
     seed(args.conversations, EXPIRED_DAYS, "S")
     RetentionPolicy.objects.update(next_run_at=now)
     rss_before = peak_mb()
-    probe = Probe(dsn, young_ids, company_ids)
-    probe.start()
-    started = time.perf_counter()
     invocations = 0
-    for company_id in company_ids:
-        while True:
-            result = retention_run(company_id=company_id, now=now)
-            invocations += 1
-            if result.outcome != RetentionRun.Outcome.PARTIAL:
-                assert result.outcome == RetentionRun.Outcome.DONE, result.error
-                break
-    service_s = time.perf_counter() - started
-    probe.stop.set()
-    probe.join()
-    service_probe = probe.slowest
+    with probed(dsn, young_ids, company_ids) as service:
+        for company_id in company_ids:
+            while True:
+                result = retention_run(company_id=company_id, now=now)
+                invocations += 1
+                if result.outcome != RetentionRun.Outcome.PARTIAL:
+                    assert result.outcome == RetentionRun.Outcome.DONE, result.error
+                    break
     assert counts() == survivors, (counts(), survivors)
     rss_after = peak_mb()
 
     # --- the floor: one DELETE per table ------------------------------------------
     seed(args.conversations, EXPIRED_DAYS, "F")
     cutoff = now - timezone.timedelta(days=POLICY_DAYS)
-    probe = Probe(dsn, young_ids, company_ids)
-    probe.start()
-    started = time.perf_counter()
-    with connection.cursor() as cur, transaction.atomic():
-        # the same settings the service's batches use: no flush wait, FKs checked at once
-        cur.execute("SET LOCAL synchronous_commit TO OFF")
-        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cur.execute(
-            "DELETE FROM conversations_message WHERE conversation_id IN (SELECT id FROM "
-            "conversations_conversation WHERE last_message_at < %s AND NOT legal_hold)",
-            [cutoff],
-        )
-        cur.execute(
-            "DELETE FROM conversations_conversation WHERE last_message_at < %s AND NOT legal_hold",
-            [cutoff],
-        )
-        cur.execute(
-            "DELETE FROM conversations_visitor v WHERE last_seen_at < %s AND NOT EXISTS "
-            "(SELECT 1 FROM conversations_conversation c WHERE c.visitor_id = v.id)",
-            [cutoff],
-        )
-    floor_s = time.perf_counter() - started
-    probe.stop.set()
-    probe.join()
-    floor_probe = probe.slowest
+    with probed(dsn, young_ids, company_ids) as floor:
+        with connection.cursor() as cur, transaction.atomic():
+            delete_expired_raw(cur, cutoff=cutoff)
     assert counts() == survivors, (counts(), survivors)
 
     # --- for reference: the floor's statements once per company ------------------
     # What any per-company run pays at least: one transaction per company with the
     # floor's three DELETEs restricted to that company, no Python in between.
     seed(args.conversations, EXPIRED_DAYS, "P")
-    probe = Probe(dsn, young_ids, company_ids)
-    probe.start()
-    started = time.perf_counter()
-    for company_id in company_ids:
-        with connection.cursor() as cur, transaction.atomic():
-            cur.execute("SET LOCAL synchronous_commit TO OFF")
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute(
-                "DELETE FROM conversations_message WHERE conversation_id IN (SELECT id FROM "
-                "conversations_conversation WHERE company_id = %s AND last_message_at < %s "
-                "AND NOT legal_hold)",
-                [company_id, cutoff],
-            )
-            cur.execute(
-                "DELETE FROM conversations_conversation WHERE company_id = %s "
-                "AND last_message_at < %s AND NOT legal_hold",
-                [company_id, cutoff],
-            )
-            cur.execute(
-                "DELETE FROM conversations_visitor v WHERE company_id = %s AND last_seen_at < %s "
-                "AND NOT EXISTS (SELECT 1 FROM conversations_conversation c "
-                "WHERE c.visitor_id = v.id)",
-                [company_id, cutoff],
-            )
-    per_company_s = time.perf_counter() - started
-    probe.stop.set()
-    probe.join()
+    with probed(dsn, young_ids, company_ids) as per_company:
+        for company_id in company_ids:
+            with connection.cursor() as cur, transaction.atomic():
+                delete_expired_raw(cur, cutoff=cutoff, company_id=company_id)
     assert counts() == survivors, (counts(), survivors)
+    celery_s, service_s, floor_s, per_company_s = (
+        t.seconds for t in (celery, service, floor, per_company)
+    )
 
     print(
         f"rows per run: {expired_rows:,} ({args.conversations:,} conversations, "
@@ -431,15 +425,15 @@ def run(args, url: str) -> None:
     print(
         f"service (Celery worker, {args.concurrency} processes; beat's run_due): "
         f"{celery_s:7.2f} s  {expired_rows / celery_s:10,.0f} rows/s  ({celery_runs} task runs)  "
-        f"slowest probe query {celery_probe * 1000:.0f} ms"
+        f"slowest probe query {celery.slowest_probe * 1000:.0f} ms"
     )
     print(
         f"service (serial, one process):  {service_s:7.2f} s  {expired_rows / service_s:10,.0f} "
-        f"rows/s  ({invocations} invocations)  slowest probe query {service_probe * 1000:.0f} ms"
+        f"rows/s  ({invocations} invocations)  slowest probe query {service.slowest_probe * 1000:.0f} ms"
     )
     print(
         f"floor (one DELETE per table):   {floor_s:7.2f} s  {expired_rows / floor_s:10,.0f} rows/s  "
-        f"slowest probe query {floor_probe * 1000:.0f} ms"
+        f"slowest probe query {floor.slowest_probe * 1000:.0f} ms"
     )
     print(f"ratio service/floor, as deployed: {celery_s / floor_s:.2f}x (target <= 1.5x)")
     print(f"ratio service/floor, serial:      {service_s / floor_s:.2f}x")
