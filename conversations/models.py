@@ -167,6 +167,9 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     personal_data_stripped_at = models.DateTimeField(null=True, blank=True)
+    # Retention strips personal data per message: every message created at or
+    # before this moment has been through the detector (None: none has yet).
+    personal_data_stripped_through = models.DateTimeField(null=True, blank=True)
     legal_hold = models.BooleanField(default=False)
 
     class Meta:
@@ -224,9 +227,19 @@ class Message(models.Model):
     body = EncryptedTextField()
     redacted_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The idempotency key a client sent with a visitor message: a retry with the
+    # same key returns the stored message instead of writing a second one.
+    client_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="message_client_key",
+            )
+        ]
         indexes = [
             models.Index(fields=["conversation", "id"], name="message_conversation_id"),
             models.Index(fields=["company", "created_at"], name="message_company_created"),
