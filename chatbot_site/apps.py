@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import setting_changed
 
 
 class ChatbotSiteConfig(AppConfig):
@@ -7,3 +8,8 @@ class ChatbotSiteConfig(AppConfig):
 
     def ready(self) -> None:
         from chatbot_site import checks  # noqa: F401  (registers the system checks)
+        from chatbot_site.lib.crypto import install_strict_reads, sync_library_crypter
+
+        # A stored value no key decrypts raises UndecryptableValue, never reads as text.
+        install_strict_reads()
+        setting_changed.connect(sync_library_crypter, dispatch_uid="hafen-field-crypter")

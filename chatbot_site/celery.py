@@ -1,12 +1,40 @@
+"""The Celery app. A worker or beat whose encryption keys do not fit the data does not start."""
+
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 
 app = Celery("hafen")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _refuse_unless_keys_fit(process: str) -> None:
+    # Imported here: this module loads before Django is set up (celery -A chatbot_site).
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
+    from chatbot_site.checks import refuse_to_start_unless_keys_fit
+
+    refuse_to_start_unless_keys_fit(process)
+
+
+@worker_init.connect
+def _check_keys_before_the_worker_starts(sender=None, **kwargs) -> None:
+    # Connected for every app in the process: only this app's workers are ours to check.
+    if getattr(sender, "app", None) is app:
+        _refuse_unless_keys_fit("worker")
+
+
+@beat_init.connect
+def _check_keys_before_beat_starts(sender=None, **kwargs) -> None:
+    if getattr(sender, "app", None) is app:
+        _refuse_unless_keys_fit("beat")
 
 
 @app.task(name="hafen.ping")

@@ -1,36 +1,21 @@
 """Re-encrypt every encrypted column with the first FIELD_ENCRYPTION_KEY.
 
-Rotation: put the new key first in FIELD_ENCRYPTION_KEY, keep the old ones after
-it, deploy, run this command, then drop the old keys. Each batch is one
-transaction; a value no configured key can decrypt stops the run (nothing is
-ever encrypted twice).
+Rotation: put the new key first in FIELD_ENCRYPTION_KEY and keep the old ones
+after it on EVERY process (web, worker, beat), then run this command, then drop
+the old keys. The work and its invariants live in chatbot_site/lib/keyrotation.py.
 """
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.apps import apps
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from encrypted_model_fields.fields import EncryptedMixin
-from tqdm import tqdm
 
-BATCH_SIZE = 1000
-
-
-def encrypted_columns() -> list[tuple[str, str]]:
-    """(table, column) of every encrypted field of every installed model."""
-    found = []
-    for model in apps.get_models():
-        for field in model._meta.concrete_fields:
-            if isinstance(field, EncryptedMixin):
-                found.append((model._meta.db_table, field.column))
-    return sorted(found)
+from chatbot_site.lib.crypto import EncryptionKeyError
+from chatbot_site.lib.keyrotation import BATCH_SIZE, KeyRotationError, encryption_keys_rotate
 
 
 class Command(BaseCommand):
     help = (
         "Re-encrypt every encrypted column (message bodies, visitors' contact details, the "
-        "key sentinel) with the first key of FIELD_ENCRYPTION_KEY. Deletes nothing."
+        "key sentinel) with the first key of FIELD_ENCRYPTION_KEY. Deletes nothing; a value "
+        "changed by someone else while it runs is re-read, never overwritten."
     )
 
     def add_arguments(self, parser):
@@ -38,40 +23,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, batch_size: int, no_progress: bool, **options) -> None:
-        crypter = MultiFernet([Fernet(k) for k in settings.FIELD_ENCRYPTION_KEY])
-        qn = connection.ops.quote_name
-        total = 0
-        for table, column in encrypted_columns():
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT COUNT(*) FROM {qn(table)} WHERE {qn(column)} <> ''")
-                count = cursor.fetchone()[0]
-            bar = tqdm(total=count, desc=f"{table}.{column}", unit="row", disable=no_progress)
-            last_id = 0
-            while True:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT id, {qn(column)} FROM {qn(table)} WHERE id > %s "
-                        f"AND {qn(column)} <> '' ORDER BY id LIMIT %s",
-                        [last_id, batch_size],
-                    )
-                    rows = cursor.fetchall()
-                    updates = []
-                    for row_id, value in rows:
-                        try:
-                            updates.append((crypter.rotate(value.encode()).decode(), row_id))
-                        except InvalidToken:
-                            raise CommandError(
-                                f"{table}.{column} row {row_id} cannot be decrypted with any "
-                                "configured key; nothing after it was changed."
-                            ) from None
-                    cursor.executemany(
-                        f"UPDATE {qn(table)} SET {qn(column)} = %s WHERE id = %s", updates
-                    )
-                if rows:
-                    last_id = rows[-1][0]
-                    bar.update(len(rows))
-                    total += len(rows)
-                if len(rows) < batch_size:
-                    break
-            bar.close()
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} values with the first key."))
+        try:
+            summary = encryption_keys_rotate(batch_size=batch_size, progress=not no_progress)
+        except (KeyRotationError, EncryptionKeyError) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Re-encrypted {summary.rewritten} values with the first key; "
+                f"{summary.current} already were; {summary.changed_meanwhile} changed "
+                "while the rotation ran and were re-read."
+            )
+        )
