@@ -115,6 +115,7 @@ class ErasureRequest(models.Model):
     class Origin(models.TextChoices):
         ADMIN = "admin", _("Admin")
         VISITOR = "visitor", _("Visitor (self-service)")
+        RESTORE = "restore", _("Re-applied after a restore")
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     visitor = models.ForeignKey(
@@ -134,6 +135,42 @@ class ErasureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"erasure request #{self.pk}"
+
+    def get_additional_data(self) -> dict:
+        return {"company_id": self.company_id}
+
+
+class ErasureLedgerEntry(models.Model):
+    """One executed erasure, recorded with pseudonymous references only.
+
+    Written in the erasure's own transaction and mirrored to an append-only file
+    outside the database (retention/services/ledger.py), so that a restore of an
+    older backup can be followed by `manage.py reapply_erasures`. No personal data
+    and no plaintext visitor id: `visitor_ref` and `token_ref` are keyed hashes
+    (HMAC with a key derived from BLIND_INDEX_KEY) of the visitor's id and of their
+    token hash, scoped to the company.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    request = models.OneToOneField(
+        ErasureRequest, on_delete=models.CASCADE, related_name="ledger_entry"
+    )
+    origin = models.CharField(max_length=16, choices=ErasureRequest.Origin.choices)
+    visitor_ref = models.CharField(max_length=64)
+    token_ref = models.CharField(max_length=64, blank=True, default="")
+    executed_at = models.DateTimeField()
+    # The request id of the ledger entry this erasure re-applied after a restore.
+    reapplies_request_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["executed_at", "id"]
+        indexes = [
+            models.Index(fields=["company", "executed_at"], name="erasure_ledger_company_time"),
+            models.Index(fields=["executed_at"], name="erasure_ledger_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure ledger entry #{self.pk}"
 
     def get_additional_data(self) -> dict:
         return {"company_id": self.company_id}

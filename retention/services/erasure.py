@@ -5,6 +5,10 @@ messages, contact details or consent records, and no audit entry points at any
 of them; what remains is the ErasureRequest with its receipt (counts per kind,
 when, by whom, HMAC-signed, no personal data) and ONE audit entry
 "erasure.execute" with counts only. Everything happens in one transaction.
+The same transaction writes the erasure's ledger entry (pseudonymous, see
+retention/services/ledger.py) as a row and as a line in the ledger file outside
+the database; if that line cannot be written the erasure fails and rolls back,
+because an erasure the ledger does not know could come back with a restore.
 Conversations under legal hold block the erasure (Art. 17(3)(e)).
 
 Consent records are deleted with the visitor, not kept anonymised: once the
@@ -15,6 +19,7 @@ receipt keeps their count.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +34,12 @@ from accounts.models import Company
 from chatbot_site.lib.audit import audit_access, audit_event
 from chatbot_site.lib.crypto import sign, verify
 from conversations.models import Conversation, Visitor
-from retention.models import ErasureRequest
+from retention.models import ErasureLedgerEntry, ErasureRequest
 from retention.selectors import subject_audit_entries
+from retention.services.ledger import LedgerError, ledger_append, ledger_record
 from retention.services.rawdelete import raw_delete
+
+logger = logging.getLogger(__name__)
 
 RECEIPT_TYPE = "hafen.erasure-receipt"
 RECEIPT_VERSION = 1
@@ -118,8 +126,13 @@ def erasure_execute(
     request: ErasureRequest,
     actor: AbstractBaseUser | None,
     now: datetime | None = None,
+    reapplies_request_id: int | None = None,
 ) -> ErasureRequest:
-    """Erase the request's visitor and everything about them; returns the done request."""
+    """Erase the request's visitor and everything about them; returns the done request.
+
+    `reapplies_request_id` is set by `erasures_reapply`: the request id of the
+    ledger entry this erasure repeats after a restore (recorded in the ledger).
+    """
     request = ErasureRequest.objects.select_for_update().get(pk=request.pk)
     if request.status == ErasureRequest.Status.DONE:
         return request
@@ -174,7 +187,43 @@ def erasure_execute(
         origin=request.origin,
         **{f"erased_{k}": v for k, v in erased.items()},
     )
+    _ledger_write(request=request, visitor=visitor, reapplies_request_id=reapplies_request_id)
     return request
+
+
+def _ledger_write(
+    *, request: ErasureRequest, visitor: Visitor, reapplies_request_id: int | None
+) -> None:
+    """The ledger row and file line; the file last, so nothing after it can fail but the commit."""
+    record = ledger_record(
+        company_id=request.company_id,
+        request_id=request.pk,
+        origin=request.origin,
+        visitor_id=visitor.pk,
+        token_hash=visitor.token_hash,
+        executed_at=request.executed_at,
+        reapplies_request_id=reapplies_request_id,
+    )
+    ErasureLedgerEntry.objects.create(
+        company_id=record.company_id,
+        request=request,
+        origin=record.origin,
+        visitor_ref=record.visitor_ref,
+        token_ref=record.token_ref,
+        executed_at=record.executed_at,
+        reapplies_request_id=record.reapplies_request_id,
+    )
+    try:
+        ledger_append(record=record)
+    except LedgerError as exc:
+        logger.error("erasure of request %s refused: %s", request.pk, exc)
+        raise ErasureError(
+            _(
+                "The erasure could not be recorded in the erasure ledger, so nothing was "
+                "erased. Please try again later or tell the administrator."
+            ),
+            code="ledger_unavailable",
+        ) from None
 
 
 def erasure_self_service(*, visitor: Visitor) -> ErasureRequest:

@@ -30,6 +30,12 @@ CANARY_NAME = "Canary Vogelsang"
 CANARY_PHONE = "+49 30 44714471"
 
 
+@pytest.fixture(autouse=True)
+def _ledger_file(settings, tmp_path):
+    """Each erasure appends to the ledger file: keep it out of var/."""
+    settings.HAFEN_ERASURE_LEDGER_PATH = str(tmp_path / "erasure-ledger.jsonl")
+
+
 @pytest.fixture
 def subject(personas):
     now = timezone.now()
