@@ -23,3 +23,9 @@ def login(client):
 def _fast_password_hashing(settings):
     """Tests create users by the dozen; PBKDF2's cost is for production, not for fixtures."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _erasure_ledger_in_tmp(settings, tmp_path):
+    """Every erasure appends to the ledger file: tests keep theirs out of var/."""
+    settings.HAFEN_ERASURE_LEDGER_PATH = str(tmp_path / "erasure-ledger.jsonl")
