@@ -1,4 +1,4 @@
-"""Admin forms: inbox settings and FAQ entries."""
+"""Console forms: inbox settings and FAQ entries (admins), reply and take-over (operators)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import FaqEntry, Inbox
+from conversations.services.operator import REPLY_MAX_LENGTH
 
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
@@ -80,3 +81,27 @@ class FaqEntryForm(forms.ModelForm):
         if len(answer) > 4000:
             raise forms.ValidationError(_("An answer may have at most 4000 characters."))
         return answer
+
+
+class ExpectedAssigneeForm(forms.Form):
+    """Whom the operator saw the conversation assigned to when the page was
+    rendered (a hidden field; empty: nobody). The services refuse a reply or
+    take-over if someone else has taken the conversation since."""
+
+    expected_assignee = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def expected_assignee_id(self) -> int | None:
+        return self.cleaned_data.get("expected_assignee")
+
+
+class TakeOverForm(ExpectedAssigneeForm):
+    pass
+
+
+class ReplyForm(ExpectedAssigneeForm):
+    text = forms.CharField(
+        label=_("Reply"),
+        max_length=REPLY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a reply first.")},
+    )

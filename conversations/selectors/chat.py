@@ -19,6 +19,7 @@ from consent.selectors import CONTACT_ACTION_ATTR, current_notice_id_sql, latest
 from conversations.models import Conversation, FaqEntry, Inbox, Message, Visitor
 
 MESSAGES_PAGE = 200
+MAX_REPLIES = 5  # a visitor message gets at most one bot or system reply today
 
 
 def conversation_current_for_visitor(*, visitor: Visitor) -> Conversation | None:
@@ -43,6 +44,68 @@ def message_list_after(
         )
         .select_related("author")
         .order_by("id")[:limit]
+    )
+
+
+def conversation_state_get(*, conversation: Conversation) -> Conversation | None:
+    """The conversation as it is now in the database (after a lost conditional
+    write), or None if it is gone (erased, or deleted by retention)."""
+    return (
+        Conversation.objects.filter(company_id=conversation.company_id, pk=conversation.pk)
+        .select_related("assigned_to")
+        .first()
+    )
+
+
+def visitor_exists(*, visitor: Visitor) -> bool:
+    """False once the visitor has been erased (or deleted by retention)."""
+    return Visitor.objects.filter(company_id=visitor.company_id, pk=visitor.pk).exists()
+
+
+def visitor_lock(*, visitor: Visitor) -> bool:
+    """Lock the visitor's row for this transaction (SELECT ... FOR UPDATE);
+    False if it is gone. Waits for an erasure that holds it."""
+    return (
+        Visitor.objects.select_for_update()
+        .filter(company_id=visitor.company_id, pk=visitor.pk)
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
+
+
+def message_get_by_client_key(*, conversation: Conversation, client_key: str) -> Message | None:
+    """The visitor message posted with this idempotency key in this conversation, if any.
+
+    Uses the unique index message_client_key (conversation_id, client_key).
+    """
+    return (
+        Message.objects.filter(
+            company_id=conversation.company_id,
+            conversation_id=conversation.pk,
+            client_key=client_key,
+        )
+        .select_related("author")
+        .first()
+    )
+
+
+def message_replies_written_with(*, message: Message) -> list[Message]:
+    """The bot's or system's replies written in the same statement as `message`.
+
+    They carry its created_at exactly (one `now` for the whole write) and come
+    right after it (index message_conversation_id); an operator's messages and
+    later visitor messages are never among them.
+    """
+    return list(
+        Message.objects.filter(
+            company_id=message.company_id,
+            conversation_id=message.conversation_id,
+            id__gt=message.pk,
+            created_at=message.created_at,
+            sender__in=[Message.Sender.BOT, Message.Sender.SYSTEM],
+            author__isnull=True,
+        ).order_by("id")[:MAX_REPLIES]
     )
 
 

@@ -6,10 +6,20 @@ Invariants:
   (personal data is redacted without contact consent), and only encrypted
   (Message.body is an EncryptedTextField).
 - Text is validated before anything is written; on any error nothing is stored.
+- Every write is conditional on the status it read (_messages_write): a visitor
+  message never sets a status it did not read, the bot answers only while the
+  status is still "bot" when the message is written, and a closed conversation
+  takes nothing (ConversationClosed). A lost race reads the status again and
+  decides anew.
+- A message posted with a client_key is stored at most once per conversation
+  (unique index message_client_key); a repeat returns the stored message and
+  the replies written with it, and writes nothing.
+- A visitor erased while a request runs gets VisitorErased (the API's 410), never
+  a database error.
 - Nothing here logs or audits message text: logs carry ids, counts and durations.
-  Visitor and bot messages are inserted with bulk_create, so django-auditlog
-  writes no row per chat message (they are not staff actions; operators'
-  replies are audited by the console's services).
+  Visitor and bot messages are inserted without model signals (_messages_write),
+  so django-auditlog writes no row per chat message (they are not staff actions;
+  operators' replies are audited by the console's services).
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,8 +38,13 @@ from consent.services import message_text_for_storage
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import (  # noqa: F401 (re-exported)
     conversation_current_for_visitor,
+    conversation_state_get,
     faq_entry_list_cached,
+    message_get_by_client_key,
     message_list_after,
+    message_replies_written_with,
+    visitor_exists,
+    visitor_lock,
 )
 from conversations.services.bot import bot_decide, handover_text
 from conversations.services.visitors import visitor_create, visitor_touch
@@ -39,6 +54,9 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 4000
 ALLOWED_CONTROL = {"\n", "\t", "\r"}
 TOUCH_INTERVAL = timedelta(minutes=1)
+# A status moves one way (bot -> waiting -> operator -> closed), so a write
+# loses at most three races; past this the request gives up (409).
+MAX_WRITE_ATTEMPTS = 5
 OPEN_STATUSES = (
     Conversation.Status.BOT,
     Conversation.Status.WAITING,
@@ -66,6 +84,18 @@ class ConversationClosed(ChatError):
 
 class NoConversation(ChatError):
     code = "no_conversation"
+
+
+class VisitorErased(ChatError):
+    """The visitor was erased while the request ran (the token no longer works)."""
+
+    code = "visitor_erased"
+
+
+class ConversationBusy(ChatError):
+    """The status kept changing under a write (MAX_WRITE_ATTEMPTS lost races)."""
+
+    code = "conversation_busy"
 
 
 def chat_text_clean(text: str) -> str:
@@ -108,6 +138,7 @@ class MessagePosted:
     message: Message
     replies: list[Message]
     offer_contact_form: bool
+    repeated: bool = False  # a repeated client_key: nothing was written
 
 
 def _touch(visitor: Visitor) -> None:
@@ -115,7 +146,6 @@ def _touch(visitor: Visitor) -> None:
         visitor_touch(visitor=visitor)
 
 
-@transaction.atomic
 def conversation_start(
     *, inbox: Inbox, visitor: Visitor | None, start_new: bool = False
 ) -> ChatStart:
@@ -123,11 +153,27 @@ def conversation_start(
 
     A known visitor gets their open conversation back; a closed one is returned
     as it is (so the page can show it) unless `start_new` asks for a fresh one.
+    A visitor erased while this runs gets VisitorErased, not a database error.
     """
+    try:
+        return _conversation_start(inbox=inbox, visitor=visitor, start_new=start_new)
+    except IntegrityError:
+        # A foreign key checked at commit: the visitor went between lock and commit.
+        if visitor is not None and not visitor_exists(visitor=visitor):
+            raise _erased() from None
+        raise
+
+
+@transaction.atomic
+def _conversation_start(*, inbox: Inbox, visitor: Visitor | None, start_new: bool) -> ChatStart:
     token = None
     if visitor is None:
         visitor, token = visitor_create(inbox=inbox)
     else:
+        # Locks the visitor (an erasure running now finishes first, then this
+        # finds nothing): no conversation is started for an erased visitor.
+        if not visitor_lock(visitor=visitor):
+            raise _erased()
         _touch(visitor)
         current = conversation_current_for_visitor(visitor=visitor)
         if current is not None and (current.status in OPEN_STATUSES or not start_new):
@@ -170,128 +216,389 @@ def _system_message(conversation: Conversation, text: str, now) -> Message:
     )
 
 
+def _state_refresh(*, visitor: Visitor | None, conversation: Conversation) -> None:
+    """Load the conversation's current status (after a lost conditional write).
+
+    Raises VisitorErased when the visitor is gone (an erasure ran meanwhile),
+    NoConversation when only the conversation is (retention deleted it).
+    """
+    current = conversation_state_get(conversation=conversation)
+    if current is None:
+        if visitor is None or not visitor_exists(visitor=visitor):
+            raise _erased()
+        raise NoConversation(_("Start a conversation first."))
+    for name in ("status", "assigned_to_id", "last_message_at", "closed_at"):
+        setattr(conversation, name, getattr(current, name))
+
+
+def _erased() -> VisitorErased:
+    return VisitorErased(
+        _("Your data has been erased. Please reload the page to start a new chat.")
+    )
+
+
+def _closed() -> ConversationClosed:
+    return ConversationClosed(
+        _("This conversation has been closed. Please start a new conversation.")
+    )
+
+
 def message_post(
-    *, inbox: Inbox, visitor: Visitor, conversation: Conversation, text: str
+    *,
+    inbox: Inbox,
+    visitor: Visitor,
+    conversation: Conversation,
+    text: str,
+    client_key: str | None = None,
 ) -> MessagePosted:
     """Store a visitor's message (redacted as consent requires); let the bot answer.
 
-    `text` must have passed chat_text_clean(). The visitor's message and the
-    reply are written with the conversation's new status in one statement on
-    PostgreSQL (_messages_write), else in one transaction.
+    `text` must have passed chat_text_clean(). The write is conditional on the
+    status read with the conversation (_messages_write): if it changed
+    meanwhile, the status is read again and the message decided anew (with an
+    operator or waiting: stored without a bot answer; closed: ConversationClosed,
+    nothing stored). The bot answers only if the status is still "bot" when the
+    message is written.
+
+    `client_key` makes the post idempotent: if a message with this key is
+    already stored in the conversation, it is returned with the replies
+    written with it (`repeated=True`) and nothing is written.
     """
     stored, redacted_count = message_text_for_storage(visitor=visitor, text=text)
-    now = timezone.now()
-    rows = [
-        Message(
-            company_id=conversation.company_id,
-            conversation=conversation,
-            sender=Message.Sender.VISITOR,
-            body=stored,
-            redacted_count=redacted_count,
-            created_at=now,
-        )
-    ]
-    status = conversation.status
-    offer_contact_form = False
-    if status == Conversation.Status.BOT:
-        # The bot reads the text as typed, in memory; only `stored` is written.
-        decision = bot_decide(text=text, entries=faq_entry_list_cached(inbox=inbox))
-        if decision.handover:
-            status = Conversation.Status.WAITING
-            rows.append(_system_message(conversation, handover_text(language=inbox.language), now))
-        else:
-            offer_contact_form = decision.offer_contact_form
-            rows.append(
-                Message(
-                    company_id=conversation.company_id,
-                    conversation=conversation,
-                    sender=Message.Sender.BOT,
-                    body=decision.answer,
-                    created_at=now,
+    decision = None
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        expected = conversation.status
+        if expected == Conversation.Status.CLOSED:
+            if client_key:
+                repeated = message_posted_by_key(
+                    inbox=inbox, conversation=conversation, client_key=client_key
                 )
+                if repeated is not None:
+                    return repeated
+            raise _closed()
+        now = timezone.now()
+        rows = [
+            Message(
+                company_id=conversation.company_id,
+                conversation=conversation,
+                sender=Message.Sender.VISITOR,
+                body=stored,
+                redacted_count=redacted_count,
+                created_at=now,
+                client_key=client_key,
             )
-    _messages_write(rows=rows, conversation=conversation, status=status, now=now)
-    _touch(visitor)
+        ]
+        status = expected
+        offer_contact_form = False
+        if expected == Conversation.Status.BOT:
+            if decision is None:
+                # The bot reads the text as typed, in memory; only `stored` is written.
+                decision = bot_decide(text=text, entries=faq_entry_list_cached(inbox=inbox))
+            if decision.handover:
+                status = Conversation.Status.WAITING
+                rows.append(
+                    _system_message(conversation, handover_text(language=inbox.language), now)
+                )
+            else:
+                offer_contact_form = decision.offer_contact_form
+                rows.append(
+                    Message(
+                        company_id=conversation.company_id,
+                        conversation=conversation,
+                        sender=Message.Sender.BOT,
+                        body=decision.answer,
+                        created_at=now,
+                    )
+                )
+        if _messages_write(
+            rows=rows, conversation=conversation, expected=expected, status=status, now=now
+        ):
+            _touch(visitor)
+            return MessagePosted(
+                conversation=conversation,
+                message=rows[0],
+                replies=rows[1:],
+                offer_contact_form=offer_contact_form,
+            )
+        # Lost: the key was used already, or the status changed since it was read.
+        if client_key:
+            repeated = message_posted_by_key(
+                inbox=inbox, conversation=conversation, client_key=client_key
+            )
+            if repeated is not None:
+                return repeated
+        _state_refresh(visitor=visitor, conversation=conversation)
+        logger.info(
+            "chat.message_post_retry conversation=%s status=%s",
+            conversation.pk,
+            conversation.status,
+        )
+    raise ConversationBusy(
+        _("The conversation changed while your message was sent. Please send it again.")
+    )
+
+
+def message_posted_by_key(
+    *, inbox: Inbox, conversation: Conversation, client_key: str
+) -> MessagePosted | None:
+    """The answer to a repeated post: the message stored with `client_key` in
+    this conversation and the replies written with it, or None if there is none.
+
+    The conversation is read again, so its status is the current one.
+    offer_contact_form is worked out again from the bot's reply (the FAQ entry
+    whose answer it is).
+    """
+    message = message_get_by_client_key(conversation=conversation, client_key=client_key)
+    if message is None:
+        return None
+    replies = message_replies_written_with(message=message)
+    current = conversation_state_get(conversation=conversation)
+    if current is not None:
+        for name in ("status", "assigned_to_id", "last_message_at", "closed_at"):
+            setattr(conversation, name, getattr(current, name))
+    bot_answers = {r.body for r in replies if r.sender == Message.Sender.BOT}
+    offer = bool(bot_answers) and any(
+        entry.asks_for_contact and entry.answer in bot_answers
+        for entry in faq_entry_list_cached(inbox=inbox)
+    )
+    logger.info(
+        "chat.message_post_repeated conversation=%s message=%s", conversation.pk, message.pk
+    )
     return MessagePosted(
         conversation=conversation,
-        message=rows[0],
-        replies=rows[1:],
-        offer_contact_form=offer_contact_form,
+        message=message,
+        replies=replies,
+        offer_contact_form=offer,
+        repeated=True,
     )
 
 
 def _messages_write(
-    *, rows: list[Message], conversation: Conversation, status: str, now: datetime
-) -> None:
-    """Insert `rows` and set the conversation's status and last_message_at, all or nothing
-    (in the database and on `conversation`).
+    *,
+    rows: list[Message],
+    conversation: Conversation,
+    expected: str,
+    status: str,
+    now: datetime,
+) -> bool:
+    """Insert `rows` and set the conversation's status and last_message_at, all or
+    nothing (in the database and on `conversation`), if and only if the
+    conversation's status is still `expected` and no message of it already has
+    rows[0].client_key. Returns whether it wrote.
 
     On PostgreSQL one statement does it (a data-modifying WITH; a statement is
     atomic on its own, so no BEGIN/COMMIT: one round trip instead of four).
     Like bulk_create, it sends no signals, so auditlog writes no row for chat
-    messages (see the module docstring). Elsewhere: bulk_create and update()
-    in one transaction.
+    messages (see the module docstring). Elsewhere: a conditional UPDATE, its
+    row count checked, and one INSERT, in one transaction.
     """
     connection = connections[Message.objects.db]
     if connection.vendor == "postgresql":
-        _messages_write_in_one_statement(
-            connection, rows=rows, conversation=conversation, status=status, now=now
+        written = _messages_write_in_one_statement(
+            connection,
+            rows=rows,
+            conversation=conversation,
+            expected=expected,
+            status=status,
+            now=now,
         )
     else:
-        with transaction.atomic(using=connection.alias):
-            Message.objects.bulk_create(rows)
-            Conversation.objects.filter(pk=conversation.pk).update(
+        written = _messages_write_in_a_transaction(
+            connection.alias,
+            rows=rows,
+            conversation=conversation,
+            expected=expected,
+            status=status,
+            now=now,
+        )
+    if written:
+        conversation.last_message_at, conversation.status = now, status
+    return written
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+def _messages_write_in_a_transaction(
+    alias: str,
+    *,
+    rows: list[Message],
+    conversation: Conversation,
+    expected: str,
+    status: str,
+    now: datetime,
+) -> bool:
+    try:
+        with transaction.atomic(using=alias):
+            # The UPDATE comes first: it holds the row (SQLite: the database)
+            # until the messages are in, so the status cannot change between.
+            matched = Conversation.objects.filter(pk=conversation.pk, status=expected).update(
                 last_message_at=now, status=status
             )
-    conversation.last_message_at, conversation.status = now, status
+            if not matched:
+                return False
+            try:
+                _insert_as_given(rows, alias=alias)
+            except IntegrityError as exc:
+                if rows[0].client_key is None:
+                    raise
+                raise _KeyTaken from exc  # rolls the UPDATE back too
+    except _KeyTaken:
+        for row in rows:
+            row.pk = None
+        return False
+    return True
+
+
+def _insert_as_given(rows: list[Message], *, alias: str) -> None:
+    """bulk_create, but created_at as given (one `now` for the whole write, as
+    on PostgreSQL; message_replies_written_with relies on it): bulk_create
+    would stamp each row anew (auto_now_add). One INSERT, ids returned.
+    """
+    meta = Message._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    returned = Message.objects._insert(
+        rows, fields=fields, returning_fields=meta.db_returning_fields, raw=True, using=alias
+    )
+    for row, (pk,) in zip(rows, returned, strict=True):
+        row.pk = pk
+        row._state.adding, row._state.db = False, alias
+
+
+_MESSAGE_COLUMNS = (
+    "company_id",
+    "conversation_id",
+    "sender",
+    "author_id",
+    "body",
+    "redacted_count",
+    "created_at",
+    "client_key",
+)
+_statements: dict[int, str] = {}
+
+
+def _one_statement_sql(connection, replies: int) -> str:
+    """The statement for one message and `replies` more (PostgreSQL).
+
+    c:       the conversation, locked, if its status is still the one read
+             (FOR UPDATE waits for a concurrent writer and then checks the
+             status of the row as that writer left it);
+    first:   the first message, only if c found the row; a repeated
+             client_key inserts nothing (ON CONFLICT on message_client_key);
+    rest:    the replies, only if the first message was inserted;
+    updated: the conversation's status and last_message_at, likewise.
+    Returns the new ids, first message first. No row: nothing was written.
+    """
+    if replies not in _statements:
+        fields = [Message._meta.get_field(name) for name in _MESSAGE_COLUMNS]
+        columns = ", ".join(field.column for field in fields)
+        typed = {field.attname: f"%s::{field.cast_db_type(connection)}" for field in fields}
+        first = ", ".join(
+            "c.id" if name == "conversation_id" else typed[name] for name in _MESSAGE_COLUMNS
+        )
+        rest_names = [name for name in _MESSAGE_COLUMNS if name != "conversation_id"]
+        row = "(" + ", ".join(typed[name] for name in rest_names) + ")"
+        rest_select = ", ".join(
+            "first.conversation_id" if name == "conversation_id" else f"v.{name}"
+            for name in _MESSAGE_COLUMNS
+        )
+        sql = (
+            "WITH c AS ("
+            " SELECT id FROM conversations_conversation WHERE id = %s AND status = %s FOR UPDATE"
+            "), first AS ("
+            f" INSERT INTO conversations_message ({columns})"
+            f" SELECT {first} FROM c"
+            " ON CONFLICT (conversation_id, client_key) WHERE client_key IS NOT NULL DO NOTHING"
+            " RETURNING id, conversation_id"
+            ")"
+        )
+        if replies:
+            sql += (
+                ", rest AS ("
+                f" INSERT INTO conversations_message ({columns})"
+                f" SELECT {rest_select} FROM first"
+                f" CROSS JOIN (VALUES {', '.join([row] * replies)}) AS v({', '.join(rest_names)})"
+                " RETURNING id"
+                ")"
+            )
+        sql += (
+            ", updated AS ("
+            " UPDATE conversations_conversation SET last_message_at = %s, status = %s"
+            " WHERE id IN (SELECT conversation_id FROM first)"
+            ") SELECT id FROM first"
+        )
+        if replies:
+            sql += " UNION ALL SELECT id FROM rest"
+        _statements[replies] = sql + " ORDER BY 1"
+    return _statements[replies]
 
 
 def _messages_write_in_one_statement(
-    connection, *, rows: list[Message], conversation: Conversation, status: str, now: datetime
-) -> None:
+    connection,
+    *,
+    rows: list[Message],
+    conversation: Conversation,
+    expected: str,
+    status: str,
+    now: datetime,
+) -> bool:
     body = Message._meta.get_field("body")
-    values, params = [], []
-    for row in rows:
-        values.append("(%s, %s, %s, %s, %s, %s, %s)")
-        params += [
+
+    def values(row: Message, *, with_conversation: bool) -> list:
+        return [
             row.company_id,
-            row.conversation_id,
+            *([row.conversation_id] if with_conversation else []),
             row.sender,
             row.author_id,
             body.get_db_prep_save(row.body, connection),  # encrypts
             row.redacted_count,
             row.created_at,
+            row.client_key,
         ]
+
+    first = values(rows[0], with_conversation=False)
+    params = [conversation.pk, expected, *first]
+    for row in rows[1:]:
+        params += values(row, with_conversation=False)
+    params += [now, status]
     with prepared_cursor(connection) as cursor:
-        cursor.execute(
-            "WITH updated AS ("
-            " UPDATE conversations_conversation SET last_message_at = %s, status = %s"
-            " WHERE id = %s"
-            "), inserted AS ("
-            " INSERT INTO conversations_message"
-            " (company_id, conversation_id, sender, author_id, body, redacted_count, created_at)"
-            f" VALUES {', '.join(values)} RETURNING id"
-            ") SELECT id FROM inserted ORDER BY id",
-            [now, status, conversation.pk, *params],
-        )
-        # One sequence, rows numbered in VALUES order: ids ascend with `rows`.
+        cursor.execute(_one_statement_sql(connection, len(rows) - 1), params)
+        # One sequence, rows numbered in order: ids ascend with `rows`.
         ids = [pk for (pk,) in cursor.fetchall()]
+    if not ids:
+        return False
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
         row._state.adding, row._state.db = False, connection.alias
+    return True
 
 
-def conversation_handover(*, inbox: Inbox, conversation: Conversation) -> list[Message]:
+def conversation_handover(
+    *, inbox: Inbox, conversation: Conversation, visitor: Visitor | None = None
+) -> list[Message]:
     """The visitor asks for a person: status "waiting" and a system message.
 
-    Idempotent: a conversation already waiting or with an operator is left as it is.
+    Conditional on the status "bot" (a concurrent take-over or close wins).
+    Idempotent: a conversation already waiting or with an operator is left as
+    it is; a closed one raises ConversationClosed.
     """
-    if conversation.status != Conversation.Status.BOT:
-        return []
-    now = timezone.now()
-    message = _system_message(conversation, handover_text(language=inbox.language), now)
-    _messages_write(
-        rows=[message], conversation=conversation, status=Conversation.Status.WAITING, now=now
-    )
-    logger.info("chat.handover conversation=%s", conversation.pk)
-    return [message]
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        if conversation.status == Conversation.Status.CLOSED:
+            raise _closed()
+        if conversation.status != Conversation.Status.BOT:
+            return []
+        now = timezone.now()
+        message = _system_message(conversation, handover_text(language=inbox.language), now)
+        if _messages_write(
+            rows=[message],
+            conversation=conversation,
+            expected=Conversation.Status.BOT,
+            status=Conversation.Status.WAITING,
+            now=now,
+        ):
+            logger.info("chat.handover conversation=%s", conversation.pk)
+            return [message]
+        _state_refresh(visitor=visitor, conversation=conversation)
+    raise ConversationBusy(_("The conversation changed meanwhile. Please try again."))

@@ -1,6 +1,12 @@
 """What operators do to a conversation: open, reveal, reply, take over, close, export.
 
-Invariant: personal data leaves the server only masked (chatbot_site.lib.pii,
+Invariants:
+- Every status or assignment change is a conditional write (UPDATE ... WHERE
+  status = <read> AND assigned_to = <read>, its row count checked; a lost race
+  reads again and decides anew): of two simultaneous take-overs exactly one
+  wins and writes the join message, the other is told who has it; a closed
+  conversation stays closed. Each change is one audit entry (ids and statuses).
+- Personal data leaves the server only masked (chatbot_site.lib.pii,
 the one detector), unless the user holds *see personal data* on the inbox AND
 gave a reason for this one view; every open, reveal and export is an audit
 entry (LogEntry.Action.ACCESS) holding ids and the redacted reason, never
@@ -12,14 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from auditlog.models import LogEntry
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership
 from accounts.rights import PERSONAL_DATA, REPLY, VIEW, has_right
 from chatbot_site.lib import pii
-from chatbot_site.lib.audit import audit_access
+from chatbot_site.lib.audit import audit_access, audit_event
 from conversations.models import Conversation, Message, Visitor
 from conversations.selectors.console import conversation_messages
 
@@ -151,18 +159,125 @@ def personal_data_reveal(
     return _build_view(conversation=conversation, revealed=True)
 
 
-def _system_message(*, conversation: Conversation, text: str, now: datetime) -> Message:
-    return Message.objects.create(
-        company_id=conversation.company_id,
-        conversation=conversation,
-        sender=Message.Sender.SYSTEM,
-        body=text,
+def _system_message(*, conversation: Conversation, text: str) -> Message:
+    with translation.override(conversation.inbox.language):
+        return Message.objects.create(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            sender=Message.Sender.SYSTEM,
+            body=str(text),
+        )
+
+
+# A status moves one way and an assignment changes only by a take-over; a
+# conditional write that loses this many races in a row gives up.
+MAX_WRITE_ATTEMPTS = 5
+OPEN_STATUSES = (
+    Conversation.Status.BOT,
+    Conversation.Status.WAITING,
+    Conversation.Status.OPERATOR,
+)
+
+
+def _current(conversation: Conversation) -> Conversation:
+    """The conversation's status and assignee as they are now (after a lost write)."""
+    current = (
+        Conversation.objects.filter(company_id=conversation.company_id, pk=conversation.pk)
+        .select_related("assigned_to")
+        .first()
+    )
+    if current is None:
+        raise OperatorError(_("This conversation no longer exists (it was erased or deleted)."))
+    return current
+
+
+def _name(user) -> str:
+    if user is None:
+        return _("Someone")
+    return user.get_full_name() or user.get_username()
+
+
+def _taken_by(user) -> OperatorError:
+    return OperatorError(
+        _("%(name)s has already taken over this conversation.") % {"name": _name(user)}
     )
 
 
+def _closed() -> OperatorError:
+    return OperatorError(_("This conversation is closed; it cannot be answered any more."))
+
+
+def _assignee_filter(assigned_to_id: int | None) -> dict:
+    if assigned_to_id is None:
+        return {"assigned_to__isnull": True}
+    return {"assigned_to_id": assigned_to_id}
+
+
+def _claim(
+    *,
+    membership: Membership,
+    conversation: Conversation,
+    expected_assignee_id: int | None,
+    event: str,
+) -> bool:
+    """Assign the conversation to the operator (status "operator") by a
+    compare-and-set on the status and assignee read; inside the caller's
+    transaction, which then holds the row until it commits.
+
+    Allowed while the conversation is assigned to nobody (or to whom the
+    operator saw, `expected_assignee_id`: taking it from a colleague on
+    purpose) or to the operator already; refused naming who has it otherwise.
+    Returns False when it was the operator's already (nothing written).
+    """
+    me = membership.user_id
+    current = conversation
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        if current.status == Conversation.Status.CLOSED:
+            raise _closed()
+        if current.status == Conversation.Status.OPERATOR and current.assigned_to_id == me:
+            return False
+        if current.assigned_to_id not in (None, me, expected_assignee_id):
+            raise _taken_by(current.assigned_to)
+        now = timezone.now()
+        matched = Conversation.objects.filter(
+            pk=conversation.pk, status=current.status, **_assignee_filter(current.assigned_to_id)
+        ).update(status=Conversation.Status.OPERATOR, assigned_to_id=me, last_message_at=now)
+        if matched:
+            audit_event(
+                company_id=conversation.company_id,
+                actor=membership.user,
+                obj=conversation,
+                action=LogEntry.Action.UPDATE,
+                event=event,
+                conversation_id=conversation.pk,
+                inbox_id=conversation.inbox_id,
+                status_from=current.status,
+                status_to=Conversation.Status.OPERATOR,
+                assigned_from=current.assigned_to_id,
+                assigned_to=me,
+            )
+            conversation.status = Conversation.Status.OPERATOR
+            conversation.assigned_to = membership.user
+            conversation.last_message_at = now
+            return True
+        current = _current(conversation)
+    raise OperatorError(_("The conversation changed meanwhile. Please try again."))
+
+
 @transaction.atomic
-def conversation_reply(*, membership: Membership, conversation: Conversation, text: str) -> Message:
-    """An operator's message to the visitor; the operator takes the conversation."""
+def conversation_reply(
+    *,
+    membership: Membership,
+    conversation: Conversation,
+    text: str,
+    expected_assignee_id: int | None = None,
+) -> Message:
+    """An operator's message to the visitor; the operator takes the conversation.
+
+    `expected_assignee_id`: whom the operator saw the conversation assigned to
+    (None: nobody). If someone else has taken it since, OperatorError names
+    them and nothing is written. A closed conversation takes no reply.
+    """
     _require(membership=membership, conversation=conversation, right=REPLY)
     text = (text or "").strip()
     if not text:
@@ -171,63 +286,90 @@ def conversation_reply(*, membership: Membership, conversation: Conversation, te
         raise OperatorError(
             _("A reply can be at most %(n)d characters long.") % {"n": REPLY_MAX_LENGTH}
         )
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if locked.status == Conversation.Status.CLOSED:
-        raise OperatorError(_("This conversation is closed; it cannot be answered any more."))
-    now = timezone.now()
-    message = Message.objects.create(
+    claimed = _claim(
+        membership=membership,
+        conversation=conversation,
+        expected_assignee_id=expected_assignee_id,
+        event="conversation.reply",
+    )
+    if not claimed:
+        # Already the operator's: still a conditional write (a close may race it).
+        now = timezone.now()
+        matched = Conversation.objects.filter(
+            pk=conversation.pk,
+            status=Conversation.Status.OPERATOR,
+            assigned_to_id=membership.user_id,
+        ).update(last_message_at=now)
+        if not matched:
+            current = _current(conversation)
+            if current.status == Conversation.Status.CLOSED:
+                raise _closed()
+            raise _taken_by(current.assigned_to)
+        conversation.last_message_at = now
+    return Message.objects.create(
         company_id=conversation.company_id,
         conversation=conversation,
         sender=Message.Sender.OPERATOR,
         author=membership.user,
         body=text,
     )
-    _assign_to(conversation=conversation, user=membership.user, now=now)
-    return message
-
-
-def _assign_to(*, conversation: Conversation, user, now) -> None:
-    """The conversation is with this operator now (reply and take-over share it)."""
-    conversation.status = Conversation.Status.OPERATOR
-    conversation.assigned_to = user
-    conversation.last_message_at = now
-    conversation.save(update_fields=["status", "assigned_to", "last_message_at"])
 
 
 @transaction.atomic
-def conversation_take_over(*, membership: Membership, conversation: Conversation) -> Conversation:
-    """An operator takes a conversation from the bot or the waiting queue."""
+def conversation_take_over(
+    *,
+    membership: Membership,
+    conversation: Conversation,
+    expected_assignee_id: int | None = None,
+) -> Conversation:
+    """An operator takes a conversation from the bot, the waiting queue, or (on
+    purpose: `expected_assignee_id` names them) from a colleague.
+
+    A compare-and-set on status and assignee: of two simultaneous take-overs
+    exactly one wins and writes the join message; the other gets an
+    OperatorError naming who has it. A closed conversation stays closed.
+    """
     _require(membership=membership, conversation=conversation, right=REPLY)
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if locked.status == Conversation.Status.CLOSED:
-        raise OperatorError(_("This conversation is closed."))
-    if (
-        locked.status == Conversation.Status.OPERATOR
-        and locked.assigned_to_id == membership.user_id
+    if _claim(
+        membership=membership,
+        conversation=conversation,
+        expected_assignee_id=expected_assignee_id,
+        event="conversation.take_over",
     ):
-        return conversation
-    now = timezone.now()
-    with translation.override(conversation.inbox.language):
         _system_message(
-            conversation=conversation, text=_("An operator has joined the conversation."), now=now
+            conversation=conversation, text=gettext_lazy("An operator has joined the conversation.")
         )
-    _assign_to(conversation=conversation, user=membership.user, now=now)
     return conversation
 
 
 @transaction.atomic
 def conversation_close(*, membership: Membership, conversation: Conversation) -> Conversation:
+    """Close the conversation (from any open status); idempotent. Conditional on
+    it being open, so a concurrent close writes one system message, and a
+    visitor's message racing it is refused (the chat's conditional write)."""
     _require(membership=membership, conversation=conversation, right=REPLY)
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if locked.status == Conversation.Status.CLOSED:
-        return conversation
     now = timezone.now()
-    with translation.override(conversation.inbox.language):
-        _system_message(conversation=conversation, text=_("The conversation was closed."), now=now)
+    matched = Conversation.objects.filter(pk=conversation.pk, status__in=OPEN_STATUSES).update(
+        status=Conversation.Status.CLOSED, closed_at=now, last_message_at=now
+    )
+    if not matched:
+        current = _current(conversation)  # raises if it is gone
+        conversation.status, conversation.closed_at = current.status, current.closed_at
+        return conversation
+    audit_event(
+        company_id=conversation.company_id,
+        actor=membership.user,
+        obj=conversation,
+        action=LogEntry.Action.UPDATE,
+        event="conversation.close",
+        conversation_id=conversation.pk,
+        inbox_id=conversation.inbox_id,
+        status_to=Conversation.Status.CLOSED,
+    )
+    _system_message(conversation=conversation, text=gettext_lazy("The conversation was closed."))
     conversation.status = Conversation.Status.CLOSED
     conversation.closed_at = now
     conversation.last_message_at = now
-    conversation.save(update_fields=["status", "closed_at", "last_message_at"])
     return conversation
 
 

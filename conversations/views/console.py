@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import membership_required
 from accounts.models import Membership
 from accounts.rights import ERASE, PERSONAL_DATA, REPLY, rights_for
+from conversations.forms import ReplyForm, TakeOverForm
 from conversations.models import Conversation
 from conversations.selectors.console import (
     PAGE_SIZE,
@@ -31,7 +32,6 @@ from conversations.selectors.console import (
 )
 from conversations.services.operator import (
     REASON_MAX_LENGTH,
-    REPLY_MAX_LENGTH,
     NotAllowed,
     OperatorError,
     conversation_close,
@@ -79,15 +79,6 @@ class ConversationFilterForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
-
-
-class ReplyForm(forms.Form):
-    text = forms.CharField(
-        label=_("Reply"),
-        max_length=REPLY_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Write a reply first.")},
-    )
 
 
 class RevealForm(forms.Form):
@@ -217,17 +208,26 @@ def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpRespo
     return response
 
 
-def _action(request: HttpRequest, conversation_id: int, service) -> HttpResponse:
+def _refused(request: HttpRequest, conversation_id: int, **kwargs) -> HttpResponse:
+    """The detail page as the conversation is NOW (status, assignee: what a lost
+    race changed), with the operator's message and their typed text, if any."""
+    conversation = conversation_get_for_console(
+        membership=request.membership, conversation_id=conversation_id
+    )
+    return _render_detail(request, conversation, status=409, **kwargs)
+
+
+def _action(request: HttpRequest, conversation_id: int, service, **kwargs) -> HttpResponse:
     membership: Membership = request.membership
     conversation = conversation_get_for_console(
         membership=membership, conversation_id=conversation_id
     )
     try:
-        service(membership=membership, conversation=conversation)
+        service(membership=membership, conversation=conversation, **kwargs)
     except NotAllowed:
         raise PermissionDenied("No right to do this here.") from None
     except OperatorError as exc:
-        return _render_detail(request, conversation, status=409, error=str(exc))
+        return _refused(request, conversation_id, error=str(exc))
     return redirect("conversations:detail", conversation_id=conversation.pk)
 
 
@@ -245,18 +245,37 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
         return _render_detail(request, conversation, status=400, reply_form=form)
     try:
         conversation_reply(
-            membership=membership, conversation=conversation, text=form.cleaned_data["text"]
+            membership=membership,
+            conversation=conversation,
+            text=form.cleaned_data["text"],
+            expected_assignee_id=form.expected_assignee_id(),
         )
+    except NotAllowed:
+        raise PermissionDenied("No right to reply here.") from None
     except OperatorError as exc:
+        # The form keeps the typed text; the page shows who has the conversation now.
         form.add_error("text", str(exc))
-        return _render_detail(request, conversation, status=409, reply_form=form)
+        return _refused(request, conversation_id, reply_form=form)
     return redirect("conversations:detail", conversation_id=conversation.pk)
 
 
 @staff_required
 @require_POST
 def conversation_take_over_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    return _action(request, conversation_id, conversation_take_over)
+    form = TakeOverForm(request.POST)
+    if not form.is_valid():
+        conversation = conversation_get_for_console(
+            membership=request.membership, conversation_id=conversation_id
+        )
+        return _render_detail(
+            request, conversation, status=400, error=_("Reload the page and try again.")
+        )
+    return _action(
+        request,
+        conversation_id,
+        conversation_take_over,
+        expected_assignee_id=form.expected_assignee_id(),
+    )
 
 
 @staff_required

@@ -6,6 +6,12 @@
  * it is kept in localStorage under config.storageKey (one key per inbox).
  * Message text is always inserted with textContent, never as HTML.
  *
+ * Sending is exactly-once: each new message gets a random client_key; a network
+ * error or a 5xx is retried (RETRY_DELAYS) with the SAME key, so a message the
+ * server stored before the answer got lost is returned, not stored twice. The
+ * typed text stays in the input until the server confirmed it; sending the same
+ * text again after a failure reuses its key.
+ *
  * Hook points for other features (the consent app's notice gate and contact
  * form). Scripts included after this one (CHAT_PAGE_EXTENSIONS in
  * conversations/views/chat.py) may set or call, before or after DOMContentLoaded:
@@ -55,7 +61,24 @@
     busy: false,
     pollTimer: null,
     failures: 0,
+    pending: null, // {text, key}: the message being sent, kept after a failure
   };
+  var RETRY_DELAYS = [1000, 2000, 4000]; // ms before the 1st, 2nd, 3rd retry
+
+  // A random idempotency key (matches the API's ^[A-Za-z0-9_-]{8,64}$).
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+  function delay(ms) {
+    return new Promise(function (resolve) { window.setTimeout(resolve, ms); });
+  }
 
   // --- token storage: only with resume on --------------------------------
   function storedToken() {
@@ -267,8 +290,34 @@
       applyStatus({ status: "closed" });
       return;
     }
-    if (r.status === 401) forgetToken();
+    if (r.status === 401 || (r.status === 410 && r.data.error === "visitor_erased")) {
+      forgetToken();
+      state.status = null; // the next message starts afresh
+    }
     say(r.data.message || S.error);
+  }
+
+  // POST a message; network errors and 5xx are retried with the same body (and
+  // so the same client_key). Resolves to the last response; rejects only if
+  // the network failed on every try.
+  function postMessage(body, attempt) {
+    attempt = attempt || 0;
+    function retry(reason) {
+      if (attempt >= RETRY_DELAYS.length) {
+        if (reason.response) return reason.response;
+        throw reason.error;
+      }
+      say(S.offline);
+      return delay(RETRY_DELAYS[attempt]).then(function () {
+        return postMessage(body, attempt + 1);
+      });
+    }
+    return api("/messages", { method: "POST", body: body }).then(function (r) {
+      if (r.status >= 500) return retry({ response: r });
+      return r;
+    }, function (error) {
+      return retry({ error: error });
+    });
   }
 
   function send(text) {
@@ -278,11 +327,17 @@
     state.busy = true;
     el.send.disabled = true;
     say(S.sending);
+    // The same text sent again after a failure keeps its key: if the server
+    // did store it, the repeat returns it instead of storing it twice.
+    if (!state.pending || state.pending.text !== text) state.pending = { text: text, key: newKey() };
+    var pending = state.pending;
     ensureConversation().then(function (ok) {
       if (!ok) return null;
-      return api("/messages", { method: "POST", body: { text: text } }).then(function (r) {
+      return postMessage({ text: text, client_key: pending.key }).then(function (r) {
         if (!r.ok) { handleError(r); return; }
-        el.input.value = "";
+        if (state.pending === pending) state.pending = null;
+        // Clear the input only if it still holds what was sent (typing goes on).
+        if (el.input.value === text) el.input.value = "";
         render(r.data.message);
         r.data.replies.forEach(render);
         applyStatus(r.data.conversation);

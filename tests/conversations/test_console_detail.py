@@ -195,3 +195,86 @@ def test_a_conversation_of_an_ungranted_inbox_is_a_404(personas, login):
     assert client.get(url("detail", hidden)).status_code == 404
     assert client.post(url("reply", hidden), {"text": "x"}).status_code == 404
     assert events(personas.company_a, "conversation.open") == []
+
+
+def taken_by(conversation, user):
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=Conversation.Status.OPERATOR, assigned_to=user
+    )
+
+
+def test_the_page_carries_the_assignee_it_showed_in_its_forms(personas, login, conversation):
+    html = login(personas.bob).get(url("detail", conversation)).content.decode()
+    assert html.count('name="expected_assignee" value=""') == 2  # take over, reply
+    taken_by(conversation, personas.alice)
+    html = login(personas.bob).get(url("detail", conversation)).content.decode()
+    assert html.count(f'name="expected_assignee" value="{personas.alice.pk}"') == 2
+
+
+def test_a_take_over_of_a_conversation_someone_took_since_the_page_was_shown_names_them(
+    personas, login, conversation
+):
+    taken_by(conversation, personas.alice)  # after bob's page showed it waiting
+    response = login(personas.bob).post(url("take_over", conversation), {"expected_assignee": ""})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "alice has already taken over this conversation." in html
+    # the page shows the conversation as it is now
+    assert f'name="expected_assignee" value="{personas.alice.pk}"' in html
+    conversation.refresh_from_db()
+    assert conversation.assigned_to == personas.alice
+    assert not Message.objects.filter(conversation=conversation, sender="system").exists()
+
+
+def test_taking_over_from_the_colleague_the_page_showed_is_allowed(personas, login, conversation):
+    taken_by(conversation, personas.alice)
+    response = login(personas.bob).post(
+        url("take_over", conversation), {"expected_assignee": str(personas.alice.pk)}
+    )
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.assigned_to == personas.bob
+    assert Message.objects.filter(conversation=conversation, sender="system").count() == 1
+
+
+def test_a_reply_refused_because_someone_took_over_keeps_the_typed_text(
+    personas, login, conversation
+):
+    taken_by(conversation, personas.alice)
+    count = Message.objects.count()
+    response = login(personas.bob).post(
+        url("reply", conversation), {"text": "Hello, Bob here.", "expected_assignee": ""}
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "alice has already taken over this conversation." in html
+    assert "Hello, Bob here.</textarea>" in html
+    assert Message.objects.count() == count
+    conversation.refresh_from_db()
+    assert conversation.assigned_to == personas.alice
+    # sent again from that page (which now shows alice), the reply goes through
+    again = login(personas.bob).post(
+        url("reply", conversation),
+        {"text": "Hello, Bob here.", "expected_assignee": str(personas.alice.pk)},
+    )
+    assert again.status_code == 302
+    assert Message.objects.filter(sender="operator", author=personas.bob).count() == 1
+
+
+def test_a_reply_to_a_conversation_closed_meanwhile_keeps_the_text_and_it_stays_closed(
+    personas, login, conversation
+):
+    client = login(personas.bob)
+    client.post(url("close", conversation))
+    response = client.post(url("reply", conversation), {"text": "Still there?"})
+    assert response.status_code == 409
+    assert client.post(url("take_over", conversation)).status_code == 409
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.CLOSED and conversation.assigned_to is None
+
+
+def test_a_malformed_expected_assignee_is_a_400_and_changes_nothing(personas, login, conversation):
+    response = login(personas.bob).post(url("take_over", conversation), {"expected_assignee": "x"})
+    assert response.status_code == 400
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.WAITING
