@@ -1,12 +1,23 @@
 """The JSON API (django-ninja), described at /api/openapi.json.
 
 Each app adds its own router; every error is JSON {"error": code, "message": text}
-with a 4xx status, and never echoes message text or personal data.
+and never echoes message text or personal data: client errors (4xx), and also
+a database that cannot be reached (503 with Retry-After), a body over the cap
+(413) and any unexpected exception (500, logged without its message). Errors
+that happen outside ninja under /api/ (no such URL, a middleware failing) are
+turned into the same shape by chatbot_site.middleware.FaultMiddleware.
 """
 
-from django.http import HttpRequest
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from chatbot_site.lib import faults
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="Hafen chat API",
@@ -68,7 +79,26 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError):
-    return error_response(request, exc.status_code, "error", str(exc))
+    return error_response(request, exc.status_code, faults.error_code(exc.status_code), str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404):
+    return error_response(request, 404, "not_found", faults.error_message(404))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception):
+    """Anything else: JSON, never ninja's traceback (DEBUG) or Django's HTML page."""
+    if faults.is_database_unavailable(exc):
+        faults.warn_database_unavailable(logger, exc)
+        response = error_response(request, 503, "unavailable", faults.error_message(503))
+        response["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+        return response
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(request, 413, "payload_too_large", faults.error_message(413))
+    faults.log_unexpected(logger, request, exc)
+    return error_response(request, 500, "server_error", faults.error_message(500))
 
 
 def _mount_routers() -> None:

@@ -1,10 +1,19 @@
-"""Project middleware."""
+"""Project middleware: the audit actor without a session lookup, and FaultMiddleware."""
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from chatbot_site.lib import faults
+
+logger = logging.getLogger(__name__)
 
 
 class AuditlogMiddleware(BaseAuditlogMiddleware):
@@ -21,3 +30,127 @@ class AuditlogMiddleware(BaseAuditlogMiddleware):
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return None
         return BaseAuditlogMiddleware._get_actor(request)
+
+
+# --- faults: body caps, database unavailable, JSON errors under /api/ ---------
+
+API_PREFIX = "/api/"
+
+_PAGE = (
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+    "<body><h1>{title}</h1><p>{text}</p></body></html>\n"
+)
+
+
+def _remember_exception(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    """Keep the exception Django is about to turn into a 500, for FaultMiddleware to read."""
+    if request is not None:
+        request._hafen_exception = sys.exc_info()[1]
+
+
+# Sent by Django inside its except block, before it renders the 500 page.
+got_request_exception.connect(_remember_exception, dispatch_uid="hafen-fault-middleware")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # what Django itself reads from a malformed header
+
+
+def json_error(status: int, code: str | None = None, message: str | None = None) -> JsonResponse:
+    """The API's error shape, {"error": code, "message": text}, outside ninja."""
+    return JsonResponse(
+        {
+            "error": code or faults.error_code(status),
+            "message": message or faults.error_message(status),
+        },
+        status=status,
+    )
+
+
+def _page(status: int, title: str, text: str) -> HttpResponse:
+    """A plain page that needs no template, no database and no context processor."""
+    return HttpResponse(
+        _PAGE.format(title=title, text=text), status=status, content_type="text/html; charset=utf-8"
+    )
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        response = json_error(503, "unavailable")
+    else:
+        response = _page(503, "Service unavailable", faults.error_message(503))
+    response["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+    return response
+
+
+def too_large_response(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error(413, "payload_too_large")
+    return _page(413, "Request too large", faults.error_message(413))
+
+
+class FaultMiddleware:
+    """Faults answered cleanly, for pages and for the API.
+
+    - A body larger than settings.HAFEN_API_MAX_BODY_BYTES under /api/ (64 KB) or
+      DATA_UPLOAD_MAX_MEMORY_SIZE elsewhere (2.5 MB) is refused with 413 from its
+      Content-Length, before anything reads it (JSON under /api/, a plain page
+      elsewhere), never a traceback.
+    - A database that cannot be reached (chatbot_site.lib.faults) is a 503 with
+      Retry-After: JSON under /api/, a plain page (no template, no database)
+      elsewhere; also when it fails in a middleware rather than in the view.
+    - Under /api/ every error response is JSON {"error", "message"}: Django's
+      404 for an unknown URL, a 405, a 500 page, are replaced by that shape.
+
+    Sits right after SecurityMiddleware, outside everything that could read a
+    body or touch the database.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        api = _is_api(request)
+        cap = settings.HAFEN_API_MAX_BODY_BYTES if api else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if cap is not None and _content_length(request) > cap:
+            return too_large_response(request)
+        response = self.get_response(request)
+        if response.status_code >= 500 and faults.is_database_unavailable(
+            getattr(request, "_hafen_exception", None)
+        ):
+            faults.warn_database_unavailable(logger, request._hafen_exception)
+            return unavailable_response(request)
+        if api and response.status_code >= 400 and not _is_json(response):
+            return _as_json(response)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """Exceptions of views (and of rendering their templates)."""
+        if faults.is_database_unavailable(exception):
+            faults.warn_database_unavailable(logger, exception)
+            return unavailable_response(request)
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(request)
+        if _is_api(request):
+            faults.log_unexpected(logger, request, exception)
+            return json_error(500)
+        return None  # Django's own 500 handling (and its log entry)
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def _as_json(response: HttpResponse) -> JsonResponse:
+    replaced = json_error(response.status_code)
+    for header in ("Allow", "Retry-After"):
+        if header in response:
+            replaced[header] = response[header]
+    return replaced

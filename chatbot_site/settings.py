@@ -100,6 +100,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that reads a body or touches the database: body caps
+    # (413), 503 when the database is unreachable, JSON errors under /api/.
+    "chatbot_site.middleware.FaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -155,9 +158,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits) and Celery ----------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Seconds to connect to / wait for the Redis cache. The cache sits in the request
+# path (rate limits): when Redis is gone a call must fail fast, and the caller
+# falls back (chatbot_site/lib/ratelimit.py) instead of holding the request.
+HAFEN_CACHE_TIMEOUT = env.float("HAFEN_CACHE_TIMEOUT", default=0.5)
+# Seconds to connect to the broker and the result backend when a request queues
+# a task; a task that cannot be queued is logged and left to beat.
+HAFEN_BROKER_TIMEOUT = env.float("HAFEN_BROKER_TIMEOUT", default=2.0)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": HAFEN_CACHE_TIMEOUT,
+                "socket_timeout": HAFEN_CACHE_TIMEOUT,
+            },
+        }
     }
 else:
     CACHES = {
@@ -182,6 +199,23 @@ if CELERY_BROKER_URL == "filesystem://":
 CELERY_RESULT_BACKEND = env(
     "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_QUEUE_DIR / 'results'}"
 )
+# Queuing a task from a request gives up after a few quick attempts
+# (chatbot_site.lib.tasks.enqueue_or_defer logs it; beat picks the work up).
+CELERY_BROKER_CONNECTION_TIMEOUT = HAFEN_BROKER_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": HAFEN_BROKER_TIMEOUT}
+# A Redis result backend: its consumer subscribes when a task is sent, and its
+# default is 20 reconnection attempts a second apart, which would hold the request.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = HAFEN_BROKER_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -240,6 +274,10 @@ STORAGES = {
 }
 
 # --- transport security ----------------------------------------------------
+# Behind a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (it must
+# overwrite X-Forwarded-For with the client's address, not append to it): HTTPS
+# is taken from the header, and rate limits count the first X-Forwarded-For hop.
+HAFEN_BEHIND_PROXY = env.bool("HAFEN_BEHIND_PROXY", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"  # the chat page opts out and sends CSP frame-ancestors
@@ -251,7 +289,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    if env.bool("HAFEN_BEHIND_PROXY", default=False):
+    if HAFEN_BEHIND_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- logging: ids, counts and durations only; no access log with addresses --
@@ -270,3 +308,23 @@ LOGGING = {
 
 # --- product ---------------------------------------------------------------
 HAFEN_PUBLIC_URL = env("HAFEN_PUBLIC_URL", default="")
+
+# --- chat API: body cap and rate limits ---------------------------------------
+# Read once here; chatbot_site/lib/ratelimit.py and conversations/api.py use them.
+# Bodies above this many bytes get 413 under /api/ (other pages: Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB).
+HAFEN_API_MAX_BODY_BYTES = env.int("HAFEN_API_MAX_BODY_BYTES", default=64 * 1024)
+# Requests per minute; 0 switches one off. Counted most specific first, and a
+# refused request does not count against the broader budgets.
+# Per client (a keyed hash of the address, daily salt, only in the cache):
+HAFEN_RATE_CLIENT_PER_MINUTE = env.int("HAFEN_RATE_CLIENT_PER_MINUTE", default=1200)
+HAFEN_RATE_CLIENT_PUBLIC_PER_MINUTE = env.int("HAFEN_RATE_CLIENT_PUBLIC_PER_MINUTE", default=120)
+# Per visitor token, and per conversation (messages):
+HAFEN_RATE_VISITOR_PER_MINUTE = env.int("HAFEN_RATE_VISITOR_PER_MINUTE", default=240)
+HAFEN_RATE_POLLS_PER_MINUTE = env.int("HAFEN_RATE_POLLS_PER_MINUTE", default=120)
+HAFEN_RATE_CONVERSATION_PER_MINUTE = env.int("HAFEN_RATE_CONVERSATION_PER_MINUTE", default=20)
+HAFEN_RATE_SELF_SERVICE_PER_MINUTE = env.int("HAFEN_RATE_SELF_SERVICE_PER_MINUTE", default=5)
+# Everyone together, per inbox: a guard against a distributed flood, far above
+# normal traffic (500 busy visitors make about 25,000 calls a minute).
+HAFEN_RATE_INBOX_PER_MINUTE = env.int("HAFEN_RATE_INBOX_PER_MINUTE", default=100_000)
+HAFEN_RATE_KEY_PREFIX = env("HAFEN_RATE_KEY_PREFIX", default="hafen:rl")

@@ -20,7 +20,7 @@ from chatbot_site.api import ApiError
 from consent import selectors, services
 from consent.models import ConsentRecord, PrivacyNotice
 from consent.services import ConsentError
-from conversations.api import limit_inbox
+from conversations.api import limit_client, limit_public, limit_visitor_only
 from conversations.api_auth import inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Inbox, Visitor
 
@@ -141,7 +141,7 @@ def _require_notice(inbox: Inbox, visitor: Visitor) -> None:
 def notice_get(request: HttpRequest, public_key: str):
     """The current notice, whether this inbox requires it, and whether the visitor owes it."""
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_public(request, inbox)  # per client (public calls) and per inbox
     with translation.override(inbox.language):
         return _notice_state(inbox, visitor_or_none(request, inbox=inbox))
 
@@ -153,7 +153,7 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
     The token (shown once) comes back only when a visitor was created.
     """
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_public(request, inbox)  # per client (public calls) and per inbox
     with translation.override(inbox.language):
         visitor = visitor_or_none(request, inbox=inbox)
         try:
@@ -175,7 +175,7 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
 def notice_decline(request: HttpRequest, public_key: str):
     """Declining stores nothing at all; the answer explains what that means."""
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_public(request, inbox)  # per client (public calls) and per inbox
     with translation.override(inbox.language):
         return MessageOut(
             message=_(
@@ -189,9 +189,10 @@ def notice_decline(request: HttpRequest, public_key: str):
 def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
     """Store contact details, only with opt_in=true and a stated purpose."""
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_client(request, inbox)  # per client and per inbox; per visitor below
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
+        limit_visitor_only(visitor)
         _require_notice(inbox, visitor)
         try:
             details = services.contact_details_give(
@@ -222,9 +223,10 @@ def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
 def contact_withdraw(request: HttpRequest, public_key: str):
     """Wipe the visitor's contact details at once and record the withdrawal."""
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_client(request, inbox)  # per client and per inbox; per visitor below
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
+        limit_visitor_only(visitor)
         services.contact_details_withdraw(visitor=visitor)
         return MessageOut(
             message=_("Your contact details have been deleted. Thank you for letting us know.")
@@ -235,9 +237,10 @@ def contact_withdraw(request: HttpRequest, public_key: str):
 def consents_get(request: HttpRequest, public_key: str):
     """The visitor's own consent state and history (their own details included)."""
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)  # every request to an inbox counts against its rate limit
+    limit_client(request, inbox)  # per client and per inbox; per visitor below
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
+        limit_visitor_only(visitor)
         records = selectors.consent_records_for_visitor(visitor=visitor)
         accepted = [
             r.notice.version

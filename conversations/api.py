@@ -3,6 +3,7 @@
 - GET  /chat/{key}/config          public: name, greeting, language, notice, resume switch
 - POST /chat/{key}/conversations   start (or, with a valid token, resume) a conversation
 - POST /chat/{key}/messages        post a message; the bot answers in the same response
+                                   (idempotent with a client_key; 409 closed, 410 erased)
 - GET  /chat/{key}/messages        new messages since ?after=<id>, and the status
 - POST /chat/{key}/handover        "talk to a person"
 
@@ -15,7 +16,6 @@ client's address, user agent or referrer.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from django.conf import settings
@@ -27,10 +27,10 @@ from ninja.security import HttpBearer
 
 from chatbot_site.api import ApiError
 from chatbot_site.lib.crypto import hash_token
+from chatbot_site.lib.ratelimit import Counter, client_ident, rate_limit_check
 from consent.selectors import notice_current, notice_to_accept
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Conversation, Inbox, Message, Visitor
-from conversations.ratelimit import rate_limit_hit
 from conversations.selectors.chat import chat_auth_get, message_list_after
 from conversations.services import chat as chat_services
 from conversations.services.chat import ChatError
@@ -39,20 +39,27 @@ router = Router(tags=["chat"])
 
 
 # --- rate limits ----------------------------------------------------------
+# Per minute, from settings (read once from HAFEN_RATE_*; 0 switches one off).
+# Counted most specific first; a refused request counts against nothing broader,
+# so no client can use up the inbox-wide budget that everyone shares:
+#   conversation (messages) / polls / self-service -> visitor -> client (public
+#   calls, then all calls) -> inbox.
+# The client is a keyed hash of its address with a daily salt, kept only as a
+# cache key for a minute (chatbot_site/lib/ratelimit.py); nothing here stores
+# or logs an address.
 
 
 def rate_setting(name: str, default: int) -> int:
-    """A per-minute limit from settings, else the environment (HAFEN_RATE_*); 0 = off."""
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, default)
-    return int(value)
+    """A per-minute limit from settings (HAFEN_RATE_*, see settings.py); 0 = off."""
+    return int(getattr(settings, name, default))
 
 
-def _limit(*, scope: str, ident: str, setting: str, default: int) -> None:
-    retry_after = rate_limit_hit(
-        scope=scope, ident=ident, limit=rate_setting(setting, default), window=60
-    )
+def _counter(scope: str, ident: object, setting: str, default: int) -> Counter:
+    return Counter(scope, str(ident), rate_setting(setting, default))
+
+
+def _limit(*counters: Counter) -> None:
+    retry_after = rate_limit_check(counters, window=60)
     if retry_after:
         raise ApiError(
             429,
@@ -64,24 +71,60 @@ def _limit(*, scope: str, ident: str, setting: str, default: int) -> None:
         )
 
 
-def limit_inbox(inbox: Inbox) -> None:
-    """Every request to an inbox counts against HAFEN_RATE_INBOX_PER_MINUTE (default 600)."""
-    _limit(scope="inbox", ident=str(inbox.pk), setting="HAFEN_RATE_INBOX_PER_MINUTE", default=600)
+def _client_counters(request: HttpRequest, inbox: Inbox, *, public: bool) -> list[Counter]:
+    client = client_ident(request)
+    counters = []
+    if public:
+        counters.append(
+            _counter("client-public", client, "HAFEN_RATE_CLIENT_PUBLIC_PER_MINUTE", 120)
+        )
+    counters.append(_counter("client", client, "HAFEN_RATE_CLIENT_PER_MINUTE", 1200))
+    counters.append(_counter("inbox", inbox.pk, "HAFEN_RATE_INBOX_PER_MINUTE", 100_000))
+    return counters
+
+
+def _visitor_counter(visitor: Visitor) -> Counter:
+    return _counter("visitor", visitor.pk, "HAFEN_RATE_VISITOR_PER_MINUTE", 240)
+
+
+def limit_public(request: HttpRequest, inbox: Inbox) -> None:
+    """A call that needs no visitor token (config, notice, start, accept, decline).
+
+    Per client: HAFEN_RATE_CLIENT_PUBLIC_PER_MINUTE (120) and _CLIENT_ (1200); the inbox.
+    """
+    _limit(*_client_counters(request, inbox, public=True))
+
+
+def limit_client(request: HttpRequest, inbox: Inbox) -> None:
+    """A call that presents a visitor token, before the token is checked: client and inbox."""
+    _limit(*_client_counters(request, inbox, public=False))
+
+
+def limit_visitor(request: HttpRequest, visitor: Visitor) -> None:
+    """A call of a known visitor: HAFEN_RATE_VISITOR_PER_MINUTE (240), then client and inbox."""
+    _limit(_visitor_counter(visitor), *_client_counters(request, visitor.inbox, public=False))
+
+
+def limit_visitor_only(visitor: Visitor) -> None:
+    """The visitor's own budget, for a call already counted by limit_client()."""
+    _limit(_visitor_counter(visitor))
 
 
 def limit_conversation(conversation: Conversation) -> None:
     """Messages per conversation: HAFEN_RATE_CONVERSATION_PER_MINUTE (default 20)."""
     _limit(
-        scope="conversation",
-        ident=conversation.reference,
-        setting="HAFEN_RATE_CONVERSATION_PER_MINUTE",
-        default=20,
+        _counter("conversation", conversation.reference, "HAFEN_RATE_CONVERSATION_PER_MINUTE", 20)
     )
 
 
 def limit_polls(visitor: Visitor) -> None:
     """Polls per visitor: HAFEN_RATE_POLLS_PER_MINUTE (default 120, the page polls every 2 s)."""
-    _limit(scope="poll", ident=str(visitor.pk), setting="HAFEN_RATE_POLLS_PER_MINUTE", default=120)
+    _limit(_counter("poll", visitor.pk, "HAFEN_RATE_POLLS_PER_MINUTE", 120))
+
+
+def limit_self_service(visitor: Visitor) -> None:
+    """Erase and export per visitor: HAFEN_RATE_SELF_SERVICE_PER_MINUTE (default 5)."""
+    _limit(_counter("self-service", visitor.pk, "HAFEN_RATE_SELF_SERVICE_PER_MINUTE", 5))
 
 
 # --- authentication -------------------------------------------------------
@@ -103,10 +146,10 @@ class VisitorToken(HttpBearer):
         )
         if auth is None:
             inbox = inbox_or_404(public_key)
-            limit_inbox(inbox)
+            limit_client(request, inbox)
             visitor_or_401(request, inbox=inbox)  # raises
         visitor = auth.visitor
-        limit_inbox(visitor.inbox)
+        limit_visitor(request, visitor)
         request.chat_inbox = visitor.inbox
         request.chat_conversation = auth.conversation
         request.chat_notice_settled = auth.notice_settled
@@ -137,7 +180,13 @@ def _notice_gate(inbox: Inbox, visitor: Visitor | None, *, settled: bool = False
 
 
 def _chat_error(exc: ChatError) -> ApiError:
-    status = {"invalid_text": 400, "conversation_closed": 409, "no_conversation": 409}
+    status = {
+        "invalid_text": 400,
+        "conversation_closed": 409,
+        "no_conversation": 409,
+        "conversation_busy": 409,
+        "visitor_erased": 410,
+    }
     return ApiError(status.get(exc.code, 400), exc.message, code=exc.code)
 
 
@@ -208,8 +257,23 @@ class StartOut(Schema):
     messages: list[MessageOut]
 
 
+CLIENT_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
 class MessageIn(Schema):
     text: str = Field(description="1 to 4000 characters; no control characters but \\n, \\t.")
+    client_key: str | None = Field(
+        None,
+        pattern=CLIENT_KEY_PATTERN,
+        description=(
+            "Idempotency key, chosen by the client for each new message (e.g. a random "
+            "UUID) and sent again unchanged when the same message is retried. A repeat "
+            "in the same conversation writes nothing and returns the stored message "
+            "with the replies written with it (200, the same body as the first answer; "
+            "the text sent with the repeat is ignored), also once the conversation "
+            "has been closed."
+        ),
+    )
 
 
 class MessagePostOut(Schema):
@@ -254,6 +318,17 @@ def conversation_out(conversation: Conversation) -> dict:
     }
 
 
+def posted_out(posted: chat_services.MessagePosted) -> dict:
+    """The body of a posted message; a repeated client_key gets the same shape."""
+    return {
+        "conversation": conversation_out(posted.conversation),
+        "message": message_out(posted.message),
+        "replies": [message_out(m) for m in posted.replies],
+        "redacted_count": posted.message.redacted_count,
+        "offer_contact_form": posted.offer_contact_form,
+    }
+
+
 def ok_response(request: HttpRequest, body: dict) -> HttpResponse:
     """A 200 with `body` as JSON, rendered as ninja renders a validated response.
 
@@ -292,8 +367,11 @@ def chat_config(*, inbox: Inbox) -> dict:
     }
 
 
-ERRORS = {404: ErrorOut, 429: RateLimitedOut}
-AUTH_ERRORS = {401: ErrorOut, 404: ErrorOut, 429: RateLimitedOut}
+# Every endpoint may also answer 413 (body over HAFEN_API_MAX_BODY_BYTES) and 503
+# with Retry-After (the database is unavailable), in the same shape.
+FAULTS = {413: ErrorOut, 503: ErrorOut}
+ERRORS = {404: ErrorOut, 429: RateLimitedOut, **FAULTS}
+AUTH_ERRORS = {401: ErrorOut, 404: ErrorOut, 429: RateLimitedOut, **FAULTS}
 
 
 # --- endpoints ------------------------------------------------------------
@@ -307,13 +385,20 @@ AUTH_ERRORS = {401: ErrorOut, 404: ErrorOut, 429: RateLimitedOut}
 )
 def get_config(request: HttpRequest, public_key: str):
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)
+    limit_public(request, inbox)
     return chat_config(inbox=inbox)
 
 
 @router.post(
     "/chat/{public_key}/conversations",
-    response={200: StartOut, 201: StartOut, 400: ErrorOut, 403: NoticeRequiredOut, **ERRORS},
+    response={
+        200: StartOut,
+        201: StartOut,
+        400: ErrorOut,
+        403: NoticeRequiredOut,
+        410: ErrorOut,
+        **ERRORS,
+    },
     summary="Start or resume a conversation",
     description=(
         "Without a token (or with one that is unknown or expired) a new anonymous visitor "
@@ -326,14 +411,17 @@ def get_config(request: HttpRequest, public_key: str):
 )
 def start_conversation(request: HttpRequest, public_key: str, payload: StartIn = Body(None)):  # noqa: B008
     inbox = inbox_or_404(public_key)
-    limit_inbox(inbox)
+    limit_public(request, inbox)
     visitor = visitor_or_none(request, inbox=inbox)
     if visitor is not None:
         visitor.inbox, visitor.company = inbox, inbox.company
     _notice_gate(inbox, visitor)
-    started = chat_services.conversation_start(
-        inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
-    )
+    try:
+        started = chat_services.conversation_start(
+            inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
+        )
+    except ChatError as exc:
+        raise _chat_error(exc) from None
     body = {
         "token": started.token or bearer_token(request),
         "resumed": not started.created,
@@ -351,9 +439,19 @@ def start_conversation(request: HttpRequest, public_key: str, payload: StartIn =
         400: ErrorOut,
         403: NoticeRequiredOut,
         409: ErrorOut,
+        410: ErrorOut,
         **AUTH_ERRORS,
     },
     summary="Post a visitor message (the bot answers in the same response)",
+    description=(
+        "The bot answers in the same response while the conversation is with the bot; "
+        "once a person has taken over (or it waits for one), the message is stored "
+        "without a bot answer. 409 conversation_closed when the conversation is closed "
+        "(nothing is stored; start a new one with POST /conversations and "
+        '`{"new": true}`). 410 visitor_erased when the visitor\'s data was erased while '
+        "the request ran. Send a `client_key` to make retries safe: a repeated key "
+        "returns the stored message instead of writing a second one."
+    ),
     operation_id="chat_post_message",
 )
 def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
@@ -364,23 +462,29 @@ def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
         conversation = chat_services.conversation_require_open(
             conversation=request.chat_conversation
         )
+    except chat_services.ConversationClosed as exc:
+        # A retry of a message stored before the conversation was closed.
+        repeated = payload.client_key and chat_services.message_posted_by_key(
+            inbox=inbox, conversation=request.chat_conversation, client_key=payload.client_key
+        )
+        if not repeated:
+            raise _chat_error(exc) from None
+        return ok_response(request, posted_out(repeated))
     except ChatError as exc:
         raise _chat_error(exc) from None
     limit_conversation(conversation)
     _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
-    posted = chat_services.message_post(
-        inbox=inbox, visitor=visitor, conversation=conversation, text=text
-    )
-    return ok_response(
-        request,
-        {
-            "conversation": conversation_out(posted.conversation),
-            "message": message_out(posted.message),
-            "replies": [message_out(m) for m in posted.replies],
-            "redacted_count": posted.message.redacted_count,
-            "offer_contact_form": posted.offer_contact_form,
-        },
-    )
+    try:
+        posted = chat_services.message_post(
+            inbox=inbox,
+            visitor=visitor,
+            conversation=conversation,
+            text=text,
+            client_key=payload.client_key,
+        )
+    except ChatError as exc:
+        raise _chat_error(exc) from None
+    return ok_response(request, posted_out(posted))
 
 
 @router.get(
@@ -413,7 +517,13 @@ def list_messages(
 @router.post(
     "/chat/{public_key}/handover",
     auth=visitor_auth,
-    response={200: HandoverOut, 403: NoticeRequiredOut, 409: ErrorOut, **AUTH_ERRORS},
+    response={
+        200: HandoverOut,
+        403: NoticeRequiredOut,
+        409: ErrorOut,
+        410: ErrorOut,
+        **AUTH_ERRORS,
+    },
     summary="Ask for a person: the conversation waits for an operator",
     operation_id="chat_handover",
 )
@@ -427,7 +537,12 @@ def handover(request: HttpRequest, public_key: str):
     except ChatError as exc:
         raise _chat_error(exc) from None
     _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
-    messages = chat_services.conversation_handover(inbox=inbox, conversation=conversation)
+    try:
+        messages = chat_services.conversation_handover(
+            inbox=inbox, conversation=conversation, visitor=visitor
+        )
+    except ChatError as exc:
+        raise _chat_error(exc) from None
     return {
         "conversation": conversation_out(conversation),
         "messages": [message_out(m) for m in messages],

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from chatbot_site.api import ApiError
+from conversations.api import limit_client, limit_self_service, limit_visitor_only
 from conversations.api_auth import inbox_or_404, visitor_or_401
 from retention.services.erasure import ErasureError, erasure_self_service
 from retention.services.export import visitor_export
@@ -18,7 +19,10 @@ router = Router(tags=["retention"])
 @router.post("/chat/{public_key}/erase", summary="Erase my data (Art. 17)")
 def erase(request: HttpRequest, public_key: str) -> dict:
     inbox = inbox_or_404(public_key)
+    limit_client(request, inbox)
     visitor = visitor_or_401(request, inbox=inbox)
+    limit_self_service(visitor)  # erase and export together, per visitor
+    limit_visitor_only(visitor)
     try:
         erasure = erasure_self_service(visitor=visitor)
     except ErasureError as exc:
@@ -29,5 +33,8 @@ def erase(request: HttpRequest, public_key: str) -> dict:
 @router.get("/chat/{public_key}/export", summary="Download my data (Art. 15 / 20)")
 def export(request: HttpRequest, public_key: str) -> dict:
     inbox = inbox_or_404(public_key)
+    limit_client(request, inbox)
     visitor = visitor_or_401(request, inbox=inbox)
+    limit_self_service(visitor)  # erase and export together, per visitor
+    limit_visitor_only(visitor)
     return visitor_export(visitor=visitor, actor=None, output="json")

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (autouse fixture)
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
