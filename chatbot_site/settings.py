@@ -24,6 +24,10 @@ if HAFEN_ENV not in ("production", "development"):
     )
 PRODUCTION = HAFEN_ENV == "production"
 VAR_DIR = Path(env("HAFEN_VAR_DIR", default=str(BASE_DIR / "var")))
+# The erasure ledger's file: keep it outside the database and its backups (docs/deploy.md).
+HAFEN_ERASURE_LEDGER_PATH = env(
+    "HAFEN_ERASURE_LEDGER_PATH", default=str(VAR_DIR / "erasure-ledger.jsonl")
+)
 
 SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY", "RECEIPT_SIGNING_KEY")
 

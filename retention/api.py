@@ -26,7 +26,9 @@ def erase(request: HttpRequest, public_key: str) -> dict:
     try:
         erasure = erasure_self_service(visitor=visitor)
     except ErasureError as exc:
-        raise ApiError(409, exc.message, code=exc.code) from None
+        # The ledger cannot be written: nothing was erased, try again later.
+        status = 503 if exc.code == "ledger_unavailable" else 409
+        raise ApiError(status, exc.message, code=exc.code) from None
     return erasure.receipt
 
 

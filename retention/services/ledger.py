@@ -46,7 +46,6 @@ from conversations.models import Visitor
 from retention.models import ErasureRequest
 
 LEDGER_VERSION = 1
-LEDGER_FILENAME = "erasure-ledger.jsonl"
 LEDGER_KEYS = {
     "v",
     "company_id",
@@ -67,13 +66,8 @@ class LedgerError(Exception):
 
 
 def ledger_path() -> Path:
-    """Where the ledger file lives: HAFEN_ERASURE_LEDGER_PATH, else var/erasure-ledger.jsonl."""
-    configured = getattr(settings, "HAFEN_ERASURE_LEDGER_PATH", None) or os.environ.get(
-        "HAFEN_ERASURE_LEDGER_PATH"
-    )
-    if configured:
-        return Path(configured)
-    return Path(settings.VAR_DIR) / LEDGER_FILENAME
+    """Where the ledger file lives: settings.HAFEN_ERASURE_LEDGER_PATH (var/erasure-ledger.jsonl)."""
+    return Path(settings.HAFEN_ERASURE_LEDGER_PATH)
 
 
 def _key() -> bytes:
