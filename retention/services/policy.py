@@ -7,7 +7,7 @@ occurrence of run_hour in the company's time zone.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditlog.models import LogEntry
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Company
 from chatbot_site.lib.audit import audit_event
+from chatbot_site.lib.tasks import enqueue_or_defer
 from retention.models import RetentionPolicy
 
 
@@ -28,17 +29,46 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _local_instant(*, day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) at which the local clock of `zone` first shows `hour`:00 on `day`.
+
+    An hour that exists twice (the clocks go back) gives its first occurrence; an
+    hour that does not exist (the clocks go forward over it) gives the next valid
+    local time that day, the moment the clocks jump.
+    """
+    wall = datetime(day.year, day.month, day.day, hour)
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first <= second:
+        return first  # an ordinary hour (equal), or the earlier of two occurrences
+    # A gap: fold=1 reads the wall time with the offset after the jump, fold=0 with
+    # the one before; the jump lies between. Find its minute: the first instant
+    # whose local time is at or past the wall time.
+    low, high = second, first
+    while high - low > timedelta(minutes=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return high.replace(second=0, microsecond=0)  # clocks jump on whole minutes
+
+
 def next_run_after(*, now: datetime, run_hour: int, tz_name: str) -> datetime:
-    """The first moment after `now` at which the local clock of `tz_name` shows run_hour:00."""
+    """The first moment after `now` at which the company's local day reaches run_hour:00.
+
+    Compared as instants, not as wall times: on the day the clocks go forward
+    over run_hour the run happens when they jump (02:00 that does not exist in
+    Europe/Berlin: 03:00 CEST), and on the day they go back it happens once, at
+    the first of the two run_hour:00.
+    """
     zone = _zone(tz_name)
-    local = now.astimezone(zone)
-    day = local.date()
+    day = now.astimezone(zone).date()
     for offset in range(3):
-        d = day + timedelta(days=offset)
-        candidate = datetime(d.year, d.month, d.day, run_hour, tzinfo=zone)
-        if candidate > local:
-            return candidate.astimezone(ZoneInfo("UTC"))
-    raise AssertionError("unreachable: a day always has the hour")  # pragma: no cover
+        candidate = _local_instant(day=day + timedelta(days=offset), hour=run_hour, zone=zone)
+        if candidate > now:
+            return candidate
+    raise AssertionError("unreachable: every local day reaches the hour")  # pragma: no cover
 
 
 def policy_get_or_create(*, company: Company, now: datetime | None = None) -> RetentionPolicy:
@@ -110,4 +140,11 @@ def policy_run_now(*, policy: RetentionPolicy, actor, now: datetime | None = Non
         event="retention.run_requested",
     )
     company_id = policy.company_id
-    transaction.on_commit(lambda: run_company.delay(company_id=company_id))
+    # next_run_at is now: if the broker is down, beat's retention.run_due starts it.
+    transaction.on_commit(
+        lambda: enqueue_or_defer(
+            run_company,
+            kwargs={"company_id": company_id},
+            deferred_to="retention.run_due (beat, every 15 minutes)",
+        )
+    )

@@ -8,15 +8,29 @@ finishes the job. Rows go with raw DELETEs and updates run with auditlog off: no
 per-object signals, no per-row audit entries; the RetentionRun summary (itself
 audited) is the record. Nothing here logs or returns message text or personal data.
 
+Every batch that changed something is in a summary, also when its worker is
+killed: the run's RetentionRun row is written (outcome RUNNING) before the first
+batch, and each batch adds its counts to it inside its own transaction. The run
+holds its company's lock (retention.services.lock: dies with its holder); a run
+that takes the lock and finds a RUNNING row knows that row's run is dead and
+closes it as FAILED "interrupted", keeping its counts. Each run gets exactly one
+audit entry, written when its outcome is known (the entry auditlog writes for a
+created summary, with the final counts).
+
 What a run deletes, in this order:
 1. conversations whose last message is older than conversation_days, with their
    messages and lifted legal-hold records (held conversations are skipped);
 2. visitors with no conversation left and not seen for personal_data_days, with
    their consent records;
-3. it strips personal data from conversations whose last message is older than
-   personal_data_days: redacts personal data in every message body (the shared
-   detector), wipes the visitor's name, e-mail, phone and e-mail index and ends
-   their resume token (unless the visitor has a newer or held conversation);
+3. it strips personal data per message: every message created at or before the
+   personal-data cutoff (now - personal_data_days) goes through the shared
+   detector once, whoever wrote it and however new the rest of its conversation
+   is. Conversation.personal_data_stripped_through is the high-water mark
+   (every message created at or before it has been through the detector); a
+   batch moves it to the cutoff only after reading every message up to there,
+   so a value it cannot decrypt fails the batch and nothing is marked. The
+   visitor's name, e-mail, phone and e-mail index are wiped and their resume
+   token ended once no conversation of theirs is inside the window or held;
 4. audit entries of the company older than audit_days.
 """
 
@@ -25,14 +39,15 @@ from __future__ import annotations
 import functools
 import logging
 import time
-import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditlog.context import disable_auditlog
+from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Least
@@ -40,9 +55,11 @@ from django.utils import timezone
 
 from accounts.models import Company
 from chatbot_site.lib.audit import audit_entries_for_company
+from chatbot_site.lib.crypto import EncryptionKeyError, UndecryptableValue, encryption_keys_check
 from chatbot_site.lib.pii import redact
 from conversations.models import Conversation, Message, Visitor
 from retention.models import RetentionPolicy, RetentionRun
+from retention.services.lock import CompanyLock, LockLost, company_lock_acquire
 from retention.services.policy import next_run_after, policy_get_or_create
 from retention.services.rawdelete import NotCompilable, cascade_ctes, raw_delete
 
@@ -57,8 +74,18 @@ MAX_BATCHES = 200  # per task invocation, all steps together; then it re-enqueue
 # batch to learn it is done: with fewer batches than steps + 1 a run would never
 # get past the first steps.
 MIN_BATCHES = 5
-LOCK_TTL = 30 * 60  # seconds; longer than MAX_BATCHES take
 FAILURE_BACKOFF = timedelta(hours=1)
+INTERRUPTED = "interrupted"  # the error of a run whose holder died
+# What a run counts, as RetentionRun fields; batches add to them as they commit.
+RUN_COUNTERS = (
+    "conversations_deleted",
+    "messages_deleted",
+    "visitors_deleted",
+    "consent_records_deleted",
+    "conversations_stripped",
+    "messages_redacted",
+    "audit_entries_deleted",
+)
 
 
 @dataclass(frozen=True)
@@ -94,14 +121,48 @@ def cutoffs_for(*, policy: RetentionPolicy, now: datetime) -> Cutoffs:
 
 @dataclass
 class Budget:
-    """Batches left in this invocation, and what they did."""
+    """Batches left in this invocation, what they did, and the run row that records it.
+
+    A batch calls record() inside its transaction (its counts reach the run's
+    row in the same commit as its changes) and spend() after the commit (the
+    in-memory totals, and the lock's renewal).
+    """
 
     batches_left: int
     counts: Counter = field(default_factory=Counter)
+    run_id: int | None = None
+    lock: CompanyLock | None = None
+    started: float = field(default_factory=time.monotonic)
+    keys_checked: bool = False
 
-    def spend(self) -> None:
+    def record(self, delta: Counter) -> None:
+        """Inside the batch's transaction: add its counts to the run's row (one UPDATE)."""
+        changed = {name: delta[name] for name in RUN_COUNTERS if delta[name]}
+        if self.run_id is None or not changed:
+            return  # a batch that changed nothing needs no record before the summary
+        RetentionRun.objects.filter(pk=self.run_id).update(
+            batches=F("batches") + 1,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            **{name: F(name) + n for name, n in changed.items()},
+        )
+
+    def spend(self, delta: Counter) -> None:
+        """After the batch committed: count it, and make sure the run still holds its lock."""
         self.batches_left -= 1
         self.counts["batches"] += 1
+        for name in (*RUN_COUNTERS, "legal_holds_deleted"):
+            self.counts[name] += delta[name]
+        if self.lock is not None:
+            self.lock.renew()
+
+
+def _batch(budget: Budget, work: Callable[[], Counter]) -> Counter:
+    """One batch: `work` and its record in one transaction, then the budget."""
+    with transaction.atomic():
+        counts = work()
+        budget.record(counts)
+    budget.spend(counts)
+    return counts
 
 
 # --------------------------------------------------------------------------- #
@@ -117,11 +178,36 @@ def expired_conversations(*, company_id: int, cutoffs: Cutoffs):
 
 
 def strippable_conversations(*, company_id: int, cutoffs: Cutoffs):
-    return Conversation.objects.filter(
-        company_id=company_id,
-        legal_hold=False,
-        personal_data_stripped_at__isnull=True,
-        last_message_at__lt=cutoffs.personal_data,
+    """Unheld conversations that may hold messages at or before the personal-data cutoff
+    that have not been through the detector (personal_data_stripped_through below them).
+
+    Never stripped: the last message is that old, or the conversation started
+    before the cutoff (a long-running one: its first messages are that old).
+    Stripped through T before the cutoff: a message came after T.
+    """
+    # index conv_company_activity (company_id, last_message_at DESC, id DESC), filtered
+    cutoff = cutoffs.personal_data
+    never = Q(personal_data_stripped_through__isnull=True) & (
+        Q(last_message_at__lte=cutoff) | Q(started_at__lte=cutoff)
+    )
+    behind = Q(
+        personal_data_stripped_through__lt=cutoff,
+        last_message_at__gt=F("personal_data_stripped_through"),
+    )
+    return Conversation.objects.filter(company_id=company_id, legal_hold=False).filter(
+        never | behind
+    )
+
+
+def unstripped_messages(*, conversation_ids: list[int], cutoffs: Cutoffs):
+    """The messages of these conversations created at or before the personal-data
+    cutoff and after their conversation's high-water mark."""
+    # index message_conversation_id (conversation_id, id)
+    return Message.objects.filter(
+        conversation_id__in=conversation_ids, created_at__lte=cutoffs.personal_data
+    ).filter(
+        Q(conversation__personal_data_stripped_through__isnull=True)
+        | Q(created_at__gt=F("conversation__personal_data_stripped_through"))
     )
 
 
@@ -159,11 +245,18 @@ def _relaxed_commit() -> None:
 
 
 def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
-    """One transaction: a batch of expired conversations with what hangs on them."""
-    with transaction.atomic():
-        return _delete_expired_conversations(
-            company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
-        )
+    """Inside the batch's transaction: a batch of expired conversations with what hangs on them."""
+    deleted = _delete_expired_conversations(
+        company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
+    )
+    return Counter(
+        selected=deleted["selected"],
+        conversations_deleted=deleted[Conversation._meta.label],
+        messages_deleted=deleted[Message._meta.label],
+        legal_holds_deleted=deleted["retention.LegalHold"],
+        visitors_deleted=deleted[Visitor._meta.label],
+        consent_records_deleted=deleted["consent.ConsentRecord"],
+    )
 
 
 def _delete_expired_conversations(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
@@ -288,18 +381,20 @@ def _delete_rows_in_one_statement(
 def _delete_visitor_batch(
     *, company_id: int, cutoffs: Cutoffs, batch_size: int, after_id: int
 ) -> Counter:
-    with transaction.atomic():
-        ids = list(
-            expired_visitors(company_id=company_id, cutoffs=cutoffs)
-            .filter(id__gt=after_id)
-            .select_for_update(of=("self",))
-            .order_by("id")
-            .values_list("id", flat=True)[:batch_size]
-        )
-        counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
-        if ids:
-            _relaxed_commit()
-            counts.update(raw_delete(Visitor, where={"id__in": ids}, known_empty={Conversation}))
+    """Inside the batch's transaction: visitors left without conversations, after `after_id`."""
+    ids = list(
+        expired_visitors(company_id=company_id, cutoffs=cutoffs)
+        .filter(id__gt=after_id)
+        .select_for_update(of=("self",))
+        .order_by("id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
+    if ids:
+        _relaxed_commit()
+        deleted = raw_delete(Visitor, where={"id__in": ids}, known_empty={Conversation})
+        counts["visitors_deleted"] = deleted[Visitor._meta.label]
+        counts["consent_records_deleted"] = deleted["consent.ConsentRecord"]
     return counts
 
 
@@ -312,13 +407,26 @@ def _save_bodies(messages: list[Message]) -> None:
         cursor.executemany(f"UPDATE {table} SET body = %s, redacted_count = %s WHERE id = %s", rows)
 
 
-def _redact_messages(*, conversation_ids: list[int], region: str, languages: dict) -> int:
-    """Redact personal data in the messages of these conversations; returns spans replaced."""
+def _redact_messages(
+    *,
+    conversation_ids: list[int],
+    cutoffs: Cutoffs,
+    region: str,
+    languages: dict,
+    renew: Callable[[], None],
+) -> int:
+    """Redact personal data in the messages of these conversations not yet through the
+    detector (unstripped_messages); returns the spans replaced.
+
+    A body no configured key decrypts raises UndecryptableValue: the batch rolls
+    back and nothing of it is marked stripped.
+    """
     replaced = 0
     last_id = 0
     while True:
         chunk = list(
-            Message.objects.filter(conversation_id__in=conversation_ids, id__gt=last_id)
+            unstripped_messages(conversation_ids=conversation_ids, cutoffs=cutoffs)
+            .filter(id__gt=last_id)
             .order_by("id")
             .only("id", "conversation_id", "body", "redacted_count")[:MESSAGE_CHUNK]
         )
@@ -337,58 +445,72 @@ def _redact_messages(*, conversation_ids: list[int], region: str, languages: dic
         if len(chunk) < MESSAGE_CHUNK:
             return replaced
         last_id = chunk[-1].id
+        renew()  # a strip batch can take a while: keep a lease alive between chunks
 
 
-def _strip_batch(*, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int) -> Counter:
-    with transaction.atomic(), disable_auditlog():
-        rows = list(
-            strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
-            .select_for_update(of=("self",))
-            .order_by("last_message_at", "id")
-            .values_list("id", "visitor_id", "inbox__language")[:batch_size]
+@disable_auditlog()  # the updates below are the run's work, recorded in its summary
+def _strip_batch(
+    *, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int, budget: Budget
+) -> Counter:
+    """Inside the batch's transaction: strip up to batch_size conversations through the cutoff."""
+    rows = list(
+        strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
+        .select_for_update(of=("self",))
+        .order_by("last_message_at", "id")
+        .values_list("id", "visitor_id", "inbox__language")[:batch_size]
+    )
+    counts = Counter(selected=len(rows))
+    if not rows:
+        return counts
+    if not budget.keys_checked:
+        # Before the first encrypted value this run reads: keys that do not fit
+        # the data are an error, never "nothing to redact".
+        encryption_keys_check()
+        budget.keys_checked = True
+    _relaxed_commit()
+    ids = [row[0] for row in rows]
+    counts["messages_redacted"] = _redact_messages(
+        conversation_ids=ids,
+        cutoffs=cutoffs,
+        region=company.country,
+        languages={row[0]: row[2] for row in rows},
+        renew=budget.lock.renew if budget.lock is not None else lambda: None,
+    )
+    # A visitor keeps their details while a conversation of theirs is inside the
+    # window (a message after the cutoff) or held; the last one to be stripped
+    # wipes them.
+    keeps = Conversation.objects.filter(visitor_id=OuterRef("pk")).filter(
+        Q(last_message_at__gt=cutoffs.personal_data) | Q(legal_hold=True)
+    )
+    counts["visitors_stripped"] = (
+        Visitor.objects.filter(company_id=company.pk, id__in={row[1] for row in rows})
+        .exclude(Exists(keeps))
+        .update(
+            name="",
+            email="",
+            phone="",
+            email_index="",
+            token_expires_at=Least(F("token_expires_at"), now),
         )
-        counts = Counter(selected=len(rows))
-        if not rows:
-            return counts
-        _relaxed_commit()
-        ids = [row[0] for row in rows]
-        languages = {row[0]: row[2] for row in rows}
-        counts["messages_redacted"] = _redact_messages(
-            conversation_ids=ids, region=company.country, languages=languages
-        )
-        # A visitor keeps their details while another conversation of theirs is
-        # inside the window or held; the last one to be stripped wipes them.
-        keeps = Conversation.objects.filter(visitor_id=OuterRef("pk")).filter(
-            Q(last_message_at__gte=cutoffs.personal_data) | Q(legal_hold=True)
-        )
-        counts["visitors_stripped"] = (
-            Visitor.objects.filter(company_id=company.pk, id__in={row[1] for row in rows})
-            .exclude(Exists(keeps))
-            .update(
-                name="",
-                email="",
-                phone="",
-                email_index="",
-                token_expires_at=Least(F("token_expires_at"), now),
-            )
-        )
-        counts["conversations_stripped"] = Conversation.objects.filter(id__in=ids).update(
-            personal_data_stripped_at=now
-        )
+    )
+    # Every message up to the cutoff was read and redacted above: only now the mark.
+    counts["conversations_stripped"] = Conversation.objects.filter(id__in=ids).update(
+        personal_data_stripped_through=cutoffs.personal_data, personal_data_stripped_at=now
+    )
     return counts
 
 
 def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
-    with transaction.atomic():
-        ids = list(
-            expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
-            .order_by()
-            .values_list("id", flat=True)[:batch_size]
-        )
-        counts = Counter(selected=len(ids))
-        if ids:
-            _relaxed_commit()
-            counts["audit_entries"] = LogEntry.objects.filter(id__in=ids)._raw_delete("default")
+    """Inside the batch's transaction: the company's audit entries older than audit_days."""
+    ids = list(
+        expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
+        .order_by()
+        .values_list("id", flat=True)[:batch_size]
+    )
+    counts = Counter(selected=len(ids))
+    if ids:
+        _relaxed_commit()
+        counts["audit_entries_deleted"] = LogEntry.objects.filter(id__in=ids)._raw_delete("default")
     return counts
 
 
@@ -406,28 +528,32 @@ def purge_expired(
 ) -> bool:
     """Delete expired, unheld conversations (and what hangs on them), then orphaned visitors."""
     while budget.batches_left > 0:
-        counts = _delete_conversation_batch(
-            company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size
+        counts = _batch(
+            budget,
+            functools.partial(
+                _delete_conversation_batch,
+                company_id=company.pk,
+                cutoffs=cutoffs,
+                batch_size=batch_size,
+            ),
         )
-        budget.spend()
-        budget.counts["conversations_deleted"] += counts[Conversation._meta.label]
-        budget.counts["messages_deleted"] += counts[Message._meta.label]
-        budget.counts["legal_holds_deleted"] += counts["retention.LegalHold"]
-        budget.counts["visitors_deleted"] += counts[Visitor._meta.label]
-        budget.counts["consent_records_deleted"] += counts["consent.ConsentRecord"]
         if counts["selected"] < batch_size:
             break
     else:
         return False
     after_id = 0
     while budget.batches_left > 0:
-        counts = _delete_visitor_batch(
-            company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size, after_id=after_id
+        counts = _batch(
+            budget,
+            functools.partial(
+                _delete_visitor_batch,
+                company_id=company.pk,
+                cutoffs=cutoffs,
+                batch_size=batch_size,
+                after_id=after_id,
+            ),
         )
-        budget.spend()
         after_id = counts["last_id"]
-        budget.counts["visitors_deleted"] += counts[Visitor._meta.label]
-        budget.counts["consent_records_deleted"] += counts["consent.ConsentRecord"]
         if counts["selected"] < batch_size:
             return True
     return False
@@ -441,12 +567,21 @@ def strip_personal_data(
     budget: Budget,
     batch_size: int = STRIP_BATCH_SIZE,
 ) -> bool:
-    """Redact message bodies and wipe contact details of conversations past the personal-data window."""
+    """Redact personal data in every message past the personal-data window (per message,
+    through each conversation's high-water mark) and wipe contact details of visitors
+    with nothing left inside the window."""
     while budget.batches_left > 0:
-        counts = _strip_batch(company=company, cutoffs=cutoffs, now=now, batch_size=batch_size)
-        budget.spend()
-        for key in ("conversations_stripped", "messages_redacted", "visitors_stripped"):
-            budget.counts[key] += counts[key]
+        counts = _batch(
+            budget,
+            functools.partial(
+                _strip_batch,
+                company=company,
+                cutoffs=cutoffs,
+                now=now,
+                batch_size=batch_size,
+                budget=budget,
+            ),
+        )
         if counts["selected"] < batch_size:
             return True
     return False
@@ -457,21 +592,65 @@ def purge_audit_entries(
 ) -> bool:
     """Delete the company's audit entries older than audit_days."""
     while budget.batches_left > 0:
-        counts = _delete_audit_batch(company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size)
-        budget.spend()
-        budget.counts["audit_entries_deleted"] += counts["audit_entries"]
+        counts = _batch(
+            budget,
+            functools.partial(
+                _delete_audit_batch, company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size
+            ),
+        )
         if counts["selected"] < batch_size:
             return True
     return False
 
 
 # --------------------------------------------------------------------------- #
-# The run: lock, steps, summary, next run time
+# The run: lock, summary row, steps, outcome, next run time
 # --------------------------------------------------------------------------- #
 
 
-def _lock_key(company_id: int) -> str:
-    return f"hafen:retention-lock:{company_id}"
+def _audit_summary(run: RetentionRun) -> None:
+    """The run's one audit entry: what auditlog writes for a created summary, final counts."""
+    LogEntry.objects.log_create(
+        run,
+        force_log=True,
+        action=LogEntry.Action.CREATE,
+        changes=model_instance_diff(
+            None, run, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES
+        ),
+    )
+
+
+def _close_interrupted_runs(*, company_id: int) -> int:
+    """Close the company's RUNNING runs as FAILED "interrupted", keeping their counts.
+
+    Called with the company's lock held: a run is RUNNING only while its holder
+    holds the lock, so every RUNNING row found here belongs to a dead holder.
+    """
+    closed = 0
+    for run in RetentionRun.objects.filter(
+        company_id=company_id, outcome=RetentionRun.Outcome.RUNNING
+    ):
+        run.outcome = RetentionRun.Outcome.FAILED
+        run.error = INTERRUPTED
+        run.finished_at = run.started_at + timedelta(milliseconds=run.duration_ms)
+        with transaction.atomic():
+            updated = RetentionRun.objects.filter(
+                pk=run.pk, outcome=RetentionRun.Outcome.RUNNING
+            ).update(outcome=run.outcome, error=run.error, finished_at=run.finished_at)
+            if updated:
+                _audit_summary(run)
+        closed += updated
+        logger.warning(
+            "retention run %s of company %s was interrupted after %s batches: %s conversations "
+            "and %s messages deleted, %s stripped",
+            run.pk,
+            company_id,
+            run.batches,
+            run.conversations_deleted,
+            run.messages_deleted,
+            run.conversations_stripped,
+        )
+    return closed
 
 
 def retention_run(
@@ -487,42 +666,57 @@ def retention_run(
     run_hour), PARTIAL (budget spent; the window stays due, the caller continues)
     or FAILED (the failing batch rolled back; retried after FAILURE_BACKOFF).
     """
-    token = uuid.uuid4().hex
-    # cache.add is atomic on Redis (SET NX); the lock expires if a worker dies.
-    if not cache.add(_lock_key(company_id), token, LOCK_TTL):
-        logger.info("retention run of company %s skipped: another run holds the lock", company_id)
+    lock = company_lock_acquire(company_id=company_id)
+    if lock is None:
+        # Debug only: the caller says it (the task's retry, the command's error line).
+        logger.debug(
+            "retention run of company %s not started: another run holds the lock", company_id
+        )
         return None
     try:
         return _run_locked(
             company_id=company_id,
+            lock=lock,
             now=now or timezone.now(),
             batch_size=batch_size,
             max_batches=max(MIN_BATCHES, MAX_BATCHES if max_batches is None else max_batches),
         )
     finally:
-        if cache.get(_lock_key(company_id)) == token:
-            cache.delete(_lock_key(company_id))
+        lock.release()
+
+
+def _error_label(exc: Exception) -> str:
+    """What the summary says about a failure: the kind, never a value (max 100 characters)."""
+    if isinstance(exc, UndecryptableValue):
+        return f"UndecryptableValue: {exc.field} cannot be decrypted with the configured keys"[:100]
+    if isinstance(exc, EncryptionKeyError):
+        return "EncryptionKeyError: the encryption keys do not fit the data"
+    if isinstance(exc, LockLost):
+        return "LockLost: another run took the company's lock"
+    return type(exc).__name__[:100]
 
 
 def _run_locked(
-    *, company_id: int, now: datetime, batch_size: int | None, max_batches: int
+    *, company_id: int, lock: CompanyLock, now: datetime, batch_size: int | None, max_batches: int
 ) -> RetentionRun:
     company = Company.objects.get(pk=company_id)
     policy = policy_get_or_create(company=company, now=now)
     cutoffs = cutoffs_for(policy=policy, now=now)
-    # The summary is written once, at the end, with its audit entry and the next
-    # run time in one commit; a worker killed before that leaves no summary, and
-    # the next run (the window is still due) does the rest and writes one.
+    _close_interrupted_runs(company_id=company.pk)
     run = RetentionRun(
         company=company,
         started_at=now,
         conversation_cutoff=cutoffs.conversation,
         personal_data_cutoff=cutoffs.personal_data,
         audit_cutoff=cutoffs.audit,
+        outcome=RetentionRun.Outcome.RUNNING,
     )
-    started = time.monotonic()
-    budget = Budget(batches_left=max_batches)
-    outcome, error = RetentionRun.Outcome.PARTIAL, ""
+    # Written before the first batch, so every batch can add its counts to it;
+    # its audit entry comes with its outcome (_audit_summary), not now.
+    with disable_auditlog():
+        run.save()
+    budget = Budget(batches_left=max_batches, run_id=run.pk, lock=lock)
+    outcome, error, lock_lost = RetentionRun.Outcome.PARTIAL, "", False
     try:
         done = (
             purge_expired(
@@ -548,22 +742,18 @@ def _run_locked(
         if done:
             outcome = RetentionRun.Outcome.DONE
     except Exception as exc:  # the failing batch rolled back; record and retry later
-        outcome, error = RetentionRun.Outcome.FAILED, type(exc).__name__
+        outcome, error = RetentionRun.Outcome.FAILED, _error_label(exc)
+        lock_lost = isinstance(exc, LockLost)
         logger.warning(
             "retention run of company %s failed after %s batches: %s",
             company_id,
             budget.counts["batches"],
             error,
         )
-    duration = time.monotonic() - started
+    duration = time.monotonic() - budget.started
     counts = budget.counts
-    run.conversations_deleted = counts["conversations_deleted"]
-    run.messages_deleted = counts["messages_deleted"]
-    run.visitors_deleted = counts["visitors_deleted"]
-    run.consent_records_deleted = counts["consent_records_deleted"]
-    run.conversations_stripped = counts["conversations_stripped"]
-    run.messages_redacted = counts["messages_redacted"]
-    run.audit_entries_deleted = counts["audit_entries_deleted"]
+    for name in RUN_COUNTERS:
+        setattr(run, name, counts[name])
     run.batches = counts["batches"]
     run.duration_ms = int(duration * 1000)
     run.finished_at = now + timedelta(seconds=duration)
@@ -571,17 +761,29 @@ def _run_locked(
     run.error = error
     if outcome == RetentionRun.Outcome.DONE:
         next_run = next_run_after(now=now, run_hour=policy.run_hour, tz_name=company.timezone)
-    elif outcome == RetentionRun.Outcome.FAILED:
+    elif outcome == RetentionRun.Outcome.FAILED and not lock_lost:
         next_run = now + FAILURE_BACKOFF
     else:
-        next_run = None  # still due: the task re-enqueues itself, beat catches it otherwise
+        # PARTIAL: still due, the task re-enqueues itself (beat catches it otherwise).
+        # Lock lost: the run that took it sets the next run time.
+        next_run = None
     with transaction.atomic():
-        run.save()
+        # Conditional: after a lost lease the run that took over may have closed
+        # this row as interrupted already (with its entry); that stands.
+        if RetentionRun.objects.filter(pk=run.pk, outcome=RetentionRun.Outcome.RUNNING).update(
+            **{name: getattr(run, name) for name in RUN_COUNTERS},
+            batches=run.batches,
+            duration_ms=run.duration_ms,
+            finished_at=run.finished_at,
+            outcome=run.outcome,
+            error=run.error,
+        ):
+            _audit_summary(run)
         if next_run is not None:
             RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=next_run)
     logger.info(
         "retention run %s of company %s: %s, %s batches, %s conversations and %s messages "
-        "deleted, %s stripped, %s audit entries deleted, %d ms",
+        "deleted, %s stripped (%s spans redacted), %s audit entries deleted, %d ms",
         run.pk,
         company_id,
         outcome,
@@ -589,6 +791,7 @@ def _run_locked(
         run.conversations_deleted,
         run.messages_deleted,
         run.conversations_stripped,
+        run.messages_redacted,
         run.audit_entries_deleted,
         run.duration_ms,
     )

@@ -52,7 +52,7 @@ def test_dry_run_counts_and_changes_nothing(short_retention):
     assert Conversation.objects.count() == 3 and not RetentionRun.objects.exists()
 
 
-def test_purge_expired_for_one_company_leaves_the_others(short_retention):
+def test_purge_expired_for_one_company_leaves_the_others(keep_connection, short_retention):
     output = _run("purge_expired", "--company", "acme")
     assert "acme: done: deleted 1 conversations (2 messages)" in output
     assert not Conversation.objects.filter(pk=short_retention["old_a"].pk).exists()
@@ -61,7 +61,7 @@ def test_purge_expired_for_one_company_leaves_the_others(short_retention):
     assert short_retention["mid_a"].personal_data_stripped_at is not None
 
 
-def test_purge_expired_without_company_runs_all(short_retention):
+def test_purge_expired_without_company_runs_all(keep_connection, short_retention):
     _run("purge_expired")
     assert Conversation.objects.count() == 1
 
@@ -151,3 +151,135 @@ def test_seed_demo_gives_the_demo_companies_a_default_policy_once():
     assert dict(RetentionPolicy.objects.values_list("company__slug", "pk")) == first
     assert set(first) >= {"demo", "other"}
     assert RetentionPolicy.objects.get(company__slug="demo").conversation_days == 7
+
+
+# --------------------------------------------------------------------------- #
+# purge_expired: a non-zero exit and one line on stderr when it could not run
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def keep_connection(monkeypatch):
+    # run_from_argv closes every connection at the end, the test's transaction with it
+    from django.core.management import base
+
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)
+
+
+def _exit(capsys, *args) -> tuple[int, str]:
+    """Run the command as manage.py does: (exit status, stderr)."""
+    from retention.management.commands.purge_expired import Command
+
+    with pytest.raises(SystemExit) as exit_info:
+        Command().run_from_argv(["manage.py", "purge_expired", *args])
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_purge_expired_exits_non_zero_with_one_line_when_the_lock_is_held(
+    keep_connection, short_retention, personas, capsys
+):
+    from tests.retention.test_run_lock import held_elsewhere
+
+    with held_elsewhere(personas.company_a.pk):
+        code, err = _exit(capsys, "--company", "acme")
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "CommandError: acme: not run, another retention run holds its lock. "
+        "See the runs on the retention page."
+    ]
+    assert Conversation.objects.filter(pk=short_retention["old_a"].pk).exists()
+
+
+def test_purge_expired_runs_the_other_companies_and_still_fails_for_the_locked_one(
+    keep_connection, short_retention, personas, capsys
+):
+    from tests.retention.test_run_lock import held_elsewhere
+
+    with held_elsewhere(personas.company_a.pk):
+        code, err = _exit(capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "acme: not run" in err
+    assert not Conversation.objects.filter(pk=short_retention["old_b"].pk).exists()
+    assert Conversation.objects.filter(pk=short_retention["old_a"].pk).exists()
+
+
+def test_purge_expired_exits_non_zero_for_an_unknown_company(
+    keep_connection, short_retention, capsys
+):
+    code, err = _exit(capsys, "--company", "nope")
+    assert code == 1
+    assert err.strip().splitlines() == ["CommandError: No company with the slug 'nope'."]
+
+
+def test_purge_expired_exits_non_zero_and_runs_nothing_when_the_keys_do_not_fit(
+    keep_connection, short_retention, capsys, monkeypatch
+):
+    from chatbot_site.lib.crypto import EncryptionKeyError
+    from retention.management.commands import purge_expired
+
+    def refuse():
+        raise EncryptionKeyError(
+            "FIELD_ENCRYPTION_KEY cannot decrypt the data in this database (the key sentinel)"
+        )
+
+    monkeypatch.setattr(purge_expired, "encryption_keys_check", refuse)
+    code, err = _exit(capsys)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "CommandError: Nothing was run: FIELD_ENCRYPTION_KEY cannot decrypt the data in this "
+        "database (the key sentinel)"
+    ]
+    assert Conversation.objects.count() == 3 and not RetentionRun.objects.exists()
+
+
+def test_purge_expired_exits_non_zero_when_a_run_fails(
+    keep_connection, short_retention, capsys, monkeypatch
+):
+    from retention.services import purge
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(purge, "_delete_expired_conversations", broken)
+    code, err = _exit(capsys, "--company", "acme")
+    run = RetentionRun.objects.get()
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"CommandError: acme: run {run.pk} failed (RuntimeError). "
+        "See the runs on the retention page."
+    ]
+
+
+def test_purge_expired_exits_zero_when_it_ran(keep_connection, short_retention, capsys):
+    from retention.management.commands.purge_expired import Command
+
+    Command().run_from_argv(["manage.py", "purge_expired", "--company", "acme"])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manage_py_purge_expired_under_a_held_lock_exits_1_with_one_line(personas):
+    """The real process on PostgreSQL: another session holds the company's lock."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.retention.test_run_killed_worker import _database_url
+    from tests.retention.test_run_lock import held_elsewhere
+    from tests.services import need_postgres
+
+    need_postgres()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    command = [sys.executable, "manage.py", "purge_expired", "--company", "acme"]
+    with held_elsewhere(personas.company_a.pk):
+        held = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    free = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+
+    assert held.returncode == 1, held.stderr
+    assert held.stderr.strip().splitlines() == [
+        "CommandError: acme: not run, another retention run holds its lock. "
+        "See the runs on the retention page."
+    ]
+    assert free.returncode == 0, free.stderr
+    assert free.stdout.startswith("acme: done")

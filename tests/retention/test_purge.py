@@ -17,6 +17,7 @@ from retention.services.holds import legal_hold_lift, legal_hold_place
 from retention.services.policy import policy_get_or_create
 from retention.services.purge import retention_run
 from tests.retention.helpers import exists, make_conversation
+from tests.retention.test_run_lock import held_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -229,14 +230,8 @@ def test_a_spent_budget_leaves_the_window_due_and_a_partial_summary(personas, no
 
 
 def test_a_second_run_of_the_same_company_waits_for_the_lock(personas, now):
-    from django.core.cache import cache
-
-    key = purge._lock_key(personas.company_a.pk)
-    cache.add(key, "someone else", 60)
-    try:
+    with held_elsewhere(personas.company_a.pk):
         assert retention_run(company_id=personas.company_a.pk, now=now) is None
-    finally:
-        cache.delete(key)
     assert retention_run(company_id=personas.company_a.pk, now=now) is not None
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from celery.exceptions import Retry
 from django.conf import settings
 from django.utils import timezone
 
@@ -13,10 +14,11 @@ from conversations.models import Conversation
 from retention import tasks
 from retention.models import RetentionPolicy, RetentionRun
 from retention.selectors import companies_due
-from retention.services import purge
+from retention.services import lock, purge
 from retention.services.policy import policy_get_or_create
 from tests.factories import CompanyFactory
 from tests.retention.helpers import make_conversation
+from tests.retention.test_run_lock import held_elsewhere
 from tests.services import redis_url
 
 
@@ -86,14 +88,32 @@ def test_a_partial_run_re_enqueues_itself_and_returns_a_small_summary(personas, 
 
 
 @pytest.mark.django_db
-def test_a_locked_company_is_skipped(personas):
-    from django.core.cache import cache
+def test_a_locked_company_is_retried_later_not_dropped(personas, monkeypatch):
+    asked = []
 
-    cache.add(purge._lock_key(personas.company_a.pk), "other", 30)
+    def retry(**kwargs):
+        asked.append(kwargs)
+        return Retry()
+
+    monkeypatch.setattr(tasks.run_company, "retry", retry)
+    with held_elsewhere(personas.company_a.pk), pytest.raises(Retry):
+        tasks.run_company(company_id=personas.company_a.pk)
+    assert asked == [
+        {"countdown": tasks.LOCK_RETRY_COUNTDOWN, "max_retries": tasks.LOCK_MAX_RETRIES}
+    ]
+    # longer than a dead holder's lock can last
+    assert tasks.LOCK_RETRY_COUNTDOWN * tasks.LOCK_MAX_RETRIES > lock.LEASE_TTL
+
+
+@pytest.mark.django_db
+def test_a_company_still_locked_after_every_retry_is_left_to_the_next_tick(personas):
+    tasks.run_company.push_request(retries=tasks.LOCK_MAX_RETRIES)
     try:
-        assert tasks.run_company(company_id=personas.company_a.pk)["outcome"] == "locked"
+        with held_elsewhere(personas.company_a.pk):
+            summary = tasks.run_company(company_id=personas.company_a.pk)
     finally:
-        cache.delete(purge._lock_key(personas.company_a.pk))
+        tasks.run_company.pop_request()
+    assert summary == {"company_id": personas.company_a.pk, "outcome": "locked"}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,8 +1,11 @@
+"""purge_expired: the retention run of beat, by hand; the same service, to the end."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
 from accounts.models import Company
+from chatbot_site.lib.crypto import EncryptionKeyError, encryption_keys_check
 from retention.models import RetentionRun
 from retention.selectors import retention_preview
 from retention.services.policy import policy_get_or_create
@@ -15,12 +18,16 @@ class Command(BaseCommand):
         "using its retention policy, it DELETES conversations whose last message is older "
         "than conversation_days (with their messages and lifted legal-hold records), "
         "DELETES visitors that have no conversation left and were not seen for "
-        "personal_data_days (with their consent records), STRIPS personal data from "
-        "conversations older than personal_data_days (redacts e-mails, phone numbers, IBANs "
-        "and card numbers in messages; wipes the visitor's name, e-mail and phone and ends "
-        "their resume token), and DELETES audit entries older than audit_days. "
+        "personal_data_days (with their consent records), STRIPS personal data from every "
+        "message older than personal_data_days, whoever wrote it and however new the rest "
+        "of its conversation is (redacts e-mails, phone numbers, IBANs and card numbers), "
+        "wipes the visitor's name, e-mail and phone and ends their resume token once none "
+        "of their conversations is inside that window or held, and DELETES audit entries "
+        "older than audit_days. "
         "Conversations under legal hold are never touched. Each run writes a summary shown "
-        "on the retention page. --dry-run only counts."
+        "on the retention page. --dry-run only counts. Exits with status 1 and one line on "
+        "stderr when a company could not be run (unknown slug, its lock held by another "
+        "run, encryption keys that do not fit the data) or its run failed."
     )
 
     def add_arguments(self, parser) -> None:
@@ -35,7 +42,12 @@ class Command(BaseCommand):
             companies = companies.filter(slug=options["company"])
             if not companies.exists():
                 raise CommandError(f"No company with the slug {options['company']!r}.")
-        failed = False
+        if not options["dry_run"]:
+            try:
+                encryption_keys_check()
+            except EncryptionKeyError as exc:
+                raise CommandError(f"Nothing was run: {_one_line(exc)}") from exc
+        problems = []
         for company in companies:
             policy = policy_get_or_create(company=company)
             preview = retention_preview(
@@ -54,25 +66,28 @@ class Command(BaseCommand):
                     f"{preview.held_conversations} held"
                 )
                 continue
-            failed |= self._run(company, preview, options["verbosity"])
-        if failed:
-            raise CommandError("At least one run failed; see the runs on the retention page.")
+            problem = self._run(company, preview, options["verbosity"])
+            if problem:
+                problems.append(problem)
+        if problems:
+            # One line on stderr and exit status 1 (BaseCommand.run_from_argv).
+            raise CommandError("; ".join(problems) + ". See the runs on the retention page.")
 
-    def _run(self, company: Company, preview, verbosity: int) -> bool:
+    def _run(self, company: Company, preview, verbosity: int) -> str:
+        """Run the company's window to the end; what went wrong, or "" if nothing did."""
         total = preview.conversations_to_delete + preview.conversations_to_strip
         totals = {"deleted": 0, "messages": 0, "stripped": 0, "audit": 0}
         with tqdm(
             total=total,
             desc=company.slug,
             unit="conv",
-            disable=verbosity == 0 or total < 1000,
+            disable=verbosity == 0 or total < 1000 or not self.stderr.isatty(),
             file=self.stderr,
         ) as bar:
             while True:
                 run = retention_run(company_id=company.pk)
                 if run is None:
-                    self.stderr.write(f"{company.slug}: another run holds the lock; skipped")
-                    return False
+                    return f"{company.slug}: not run, another retention run holds its lock"
                 totals["deleted"] += run.conversations_deleted
                 totals["messages"] += run.messages_deleted
                 totals["stripped"] += run.conversations_stripped
@@ -85,4 +100,10 @@ class Command(BaseCommand):
             f"({totals['messages']} messages) and {totals['audit']} audit entries, stripped "
             f"{totals['stripped']} conversations"
         )
-        return run.outcome == RetentionRun.Outcome.FAILED
+        if run.outcome == RetentionRun.Outcome.FAILED:
+            return f"{company.slug}: run {run.pk} failed ({run.error})"
+        return ""
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
