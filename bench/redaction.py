@@ -1,6 +1,7 @@
 """Redaction benchmark: how long the shared detector takes per chat message.
 
     .venv/bin/python bench/redaction.py [--messages 20000] [--pii-share 0.10] [--seed 7]
+                                        [--search-seconds 60]
 
 Generates a corpus of realistic chat messages (mixed German and English, short
 and long, with order numbers, dates, prices and postcodes as distractors), of
@@ -8,7 +9,16 @@ which --pii-share contain personal data (an email, a German or international
 phone number, an IBAN or a card number). Then runs chatbot_site.lib.pii.redact
 over all of them (as message_text_for_storage does without consent, region DE)
 and prints messages/s and microseconds per message: the mean, p50, p95 and p99,
-for all messages and separately for those with and without personal data.
+for all messages and separately for those with and without personal data,
+and the most phonenumbers work one message needed (against the detector's budget).
+
+Then the worst case (issue 10: "0 0 0 ..." used to cost seconds): the CPU time of
+find_personal_data on every 4,000-character text of the adversarial corpus in
+tests/consent/test_pii_adversarial.py (best of three runs per text, regions DE,
+US and GB), and on what a random search for slow inputs finds in
+--search-seconds: texts tiled from a few short units of the characters the
+detector's patterns look at, mutated from the slowest seen so far (hill
+climbing). It prints the slowest text's description (its units), not the text.
 Pure Python: no database, no Django settings.
 """
 
@@ -20,10 +30,22 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from chatbot_site.lib.pii import redact  # noqa: E402
+from chatbot_site.lib import pii  # noqa: E402
+from chatbot_site.lib.pii import find_personal_data, redact  # noqa: E402
+from tests.consent.test_pii_adversarial import (  # noqa: E402
+    ALPHABET,
+    CORPUS,
+    MESSAGE_LENGTH,
+    PHONE_RUN_ALPHABET,
+    tile,
+)
+
+WORST_CASE_TARGET_MS = 50.0
+REGIONS = ("DE", "US", "GB")
 
 GERMAN = [
     "Hallo, ich habe eine Frage zu meiner Bestellung {order}.",
@@ -117,11 +139,125 @@ def report(label: str, timings: list[float]) -> None:
     )
 
 
+def budget_use(messages: list[tuple[str, bool]]) -> tuple[int, int]:
+    """The most phonenumbers parse attempts and splitter steps one message needed."""
+    budgets: list[pii._Budget] = []
+
+    class Recording(pii._Budget):
+        def __init__(self) -> None:
+            super().__init__()
+            budgets.append(self)
+
+    original = pii._Budget
+    pii._Budget = Recording  # type: ignore[misc]
+    try:
+        for text, _ in messages:
+            find_personal_data(text, region="DE")
+    finally:
+        pii._Budget = original  # type: ignore[misc]
+    return (
+        max(pii.PHONE_PARSE_BUDGET - b.parses for b in budgets),
+        max(pii.PHONE_SPLIT_BUDGET - b.steps for b in budgets),
+    )
+
+
+def cpu_ms(text: str, region: str, runs: int = 3) -> float:
+    """Best of ``runs`` CPU times of find_personal_data, in ms."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.process_time()
+        find_personal_data(text, region=region)
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+Pieces = list[tuple[str, int]]
+
+
+def describe(pieces: Pieces) -> str:
+    return (
+        " + ".join(f"{unit!r} x{count}" for unit, count in pieces) + f", tiled to {MESSAGE_LENGTH}"
+    )
+
+
+def random_unit(rng: random.Random) -> str:
+    alphabet = PHONE_RUN_ALPHABET if rng.random() < 0.5 else ALPHABET
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+
+
+def random_pieces(rng: random.Random) -> Pieces:
+    return [(random_unit(rng), rng.randint(1, 400)) for _ in range(rng.randint(1, 4))]
+
+
+def mutate(pieces: Pieces, rng: random.Random) -> Pieces:
+    pieces = list(pieces)
+    i = rng.randrange(len(pieces))
+    unit, count = pieces[i]
+    choice = rng.random()
+    if choice < 0.4:  # change one character
+        pos = rng.randrange(len(unit))
+        unit = unit[:pos] + rng.choice(ALPHABET + PHONE_RUN_ALPHABET) + unit[pos + 1 :]
+    elif choice < 0.6 and len(unit) < 14:  # insert one
+        pos = rng.randrange(len(unit) + 1)
+        unit = unit[:pos] + rng.choice(PHONE_RUN_ALPHABET) + unit[pos:]
+    elif choice < 0.7 and len(unit) > 1:  # drop one
+        pos = rng.randrange(len(unit))
+        unit = unit[:pos] + unit[pos + 1 :]
+    elif choice < 0.85:
+        count = max(1, int(count * rng.choice([0.5, 2.0])))
+    elif len(pieces) < 4:
+        pieces.append((random_unit(rng), rng.randint(1, 400)))
+    pieces[i] = (unit, count)
+    return pieces
+
+
+def search(seconds: float, seed: int) -> tuple[float, str, str, int]:
+    """Random search with hill climbing; returns (ms, region, description, texts tried)."""
+    rng = random.Random(seed)
+    pool: list[tuple[float, str, Pieces]] = []  # the slowest few so far
+    tried = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pool and rng.random() < 0.7:
+            _, region, parent = rng.choice(pool)
+            pieces = mutate(parent, rng)
+        else:
+            region, pieces = rng.choice(REGIONS), random_pieces(rng)
+        text = tile("".join(unit * count for unit, count in pieces))
+        ms = cpu_ms(text, region, runs=1)
+        tried += 1
+        pool.append((ms, region, pieces))
+        pool.sort(key=lambda entry: -entry[0])
+        del pool[8:]
+    # Re-measure the finalists as the corpus is measured (best of three).
+    finalists = [(cpu_ms(tile("".join(u * c for u, c in p)), r), r, p) for _, r, p in pool]
+    ms, region, pieces = max(finalists, key=lambda entry: entry[0])
+    return ms, region, describe(pieces), tried
+
+
+def report_worst(label: str, ms: float, region: str, description: str) -> None:
+    verdict = "ok" if ms < WORST_CASE_TARGET_MS else "OVER TARGET"
+    print(f"  {label:<22} {ms:6.1f} ms  ({verdict}, target < {WORST_CASE_TARGET_MS:.0f} ms)")
+    print(f"  {'':<22} slowest: {description} (region {region})")
+
+
+def worst_case(measure: Callable[[str, str], float]) -> tuple[float, str, str]:
+    worst = (0.0, "", "")
+    for region in REGIONS:
+        find_personal_data(CORPUS[0][1], region=region)  # load phone metadata first
+        for description, text in CORPUS:
+            ms = measure(text, region)
+            if ms > worst[0]:
+                worst = (ms, region, description)
+    return worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--pii-share", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--search-seconds", type=float, default=60.0)
     args = parser.parse_args()
 
     messages = corpus(args.messages, args.pii_share, args.seed)
@@ -155,6 +291,20 @@ def main() -> None:
     report("all messages", timings)
     report("with personal data", with_pii)
     report("without", without_pii)
+    parses, steps = budget_use(messages)
+    print(
+        f"  phone budget used  at most {parses} of {pii.PHONE_PARSE_BUDGET} parse attempts, "
+        f"{steps} of {pii.PHONE_SPLIT_BUDGET} splitter steps per message"
+    )
+
+    print(
+        f"Worst case, CPU time of one {MESSAGE_LENGTH:,}-character text "
+        f"(best of 3 runs; regions {', '.join(REGIONS)}):"
+    )
+    ms, region, description = worst_case(cpu_ms)
+    report_worst(f"adversarial corpus ({len(CORPUS)})", ms, region, description)
+    ms, region, description, tried = search(args.search_seconds, args.seed)
+    report_worst(f"search ({tried} texts)", ms, region, description)
 
 
 if __name__ == "__main__":
