@@ -1,3 +1,6 @@
+"""Forms of the accounts pages: company switch, teams and members, audit filters."""
+
+from auditlog.models import LogEntry
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -51,8 +54,6 @@ class AuditFilterForm(forms.Form):
     cursor = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args, members, content_types, **kwargs):
-        from auditlog.models import LogEntry
-
         super().__init__(*args, **kwargs)
         self.fields["actor"].choices = [("", _("Anyone"))] + [
             (m.user_id, m.user.get_username()) for m in members

@@ -2,7 +2,8 @@
 
 Invariant: every row of the product belongs to exactly one Company. Audit
 entries (django-auditlog's LogEntry) carry it as additional_data["company_id"],
-written by each model's get_additional_data(), so the audit page can be scoped.
+written by each model's get_additional_data() (the CompanyAudited mixin of
+chatbot_site.lib.audit), so the audit page can be scoped.
 """
 
 from django.conf import settings
@@ -11,8 +12,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedCharField
 
+from chatbot_site.lib.audit import CompanyAudited
 
-class Company(models.Model):
+
+class Company(CompanyAudited, models.Model):
     slug = models.SlugField(_("slug"), unique=True, max_length=60)
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(
@@ -47,11 +50,10 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.pk}
+    audit_company_path = "pk"  # a company's own row: its id is the company id
 
 
-class Membership(models.Model):
+class Membership(CompanyAudited, models.Model):
     class Role(models.TextChoices):
         ADMIN = "admin", _("Admin")
         OPERATOR = "operator", _("Operator")
@@ -73,15 +75,12 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"membership #{self.pk} ({self.role})"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
 
 
-class Team(models.Model):
+class Team(CompanyAudited, models.Model):
     """A group of staff; guardian permissions are granted to its auth Group."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="teams")
@@ -95,9 +94,6 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
 
 class EncryptionSentinel(models.Model):

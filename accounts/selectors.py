@@ -1,14 +1,24 @@
-import base64
-import binascii
+"""Reads of accounts: memberships, companies, teams and members, the audit log.
+
+Every read is scoped to a company (or to the signed-in user).
+"""
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import Company, Membership, Team
+from chatbot_site.lib.audit import audit_entries_for_company
+
+# encode_cursor/decode_cursor re-exported: bench/console.py imports them from here.
+from chatbot_site.lib.pagination import decode_cursor, encode_cursor, keyset_page  # noqa: F401
+from chatbot_site.lib.tenancy import get_for_company_or_404
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
@@ -33,38 +43,11 @@ def company_get_by_slug(*, slug: str) -> Company | None:
     return Company.objects.filter(slug=slug).first()
 
 
-# --- keyset cursors: (timestamp, id) positions, no OFFSET -------------------
-
-
-def encode_cursor(at: datetime, pk: int) -> str:
-    """An opaque page position: the last row's timestamp and id."""
-    raw = f"{at.isoformat()}|{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    """The position in a cursor, or None for a missing or malformed one (first page)."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, _sep, pk_text = raw.partition("|")
-        at = datetime.fromisoformat(at_text)
-        pk = int(pk_text)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        return None
-    if timezone.is_naive(at):
-        return None
-    return at, pk
-
-
-# --- teams, rights matrix, audit (console) ---------------------------------
+# --- teams, audit (console) ---------------------------------
 
 
 def team_get(*, company: Company, team_id: int) -> Team:
     """One team of this company; another company's team is a 404 like a missing one."""
-    from chatbot_site.lib.tenancy import get_for_company_or_404
-
     return get_for_company_or_404(
         Team.objects.select_related("group"), company_id=company.pk, pk=team_id
     )
@@ -96,55 +79,6 @@ def company_member_user(*, company: Company, user_id: int):
 
 
 @dataclass(frozen=True)
-class RightsMatrix:
-    teams: list
-    inboxes: list
-    granted: frozenset  # {(team id, inbox id, right)}
-
-    def rows(self) -> list[dict]:
-        from accounts.rights import RIGHT_LABELS, RIGHTS
-
-        return [
-            {
-                "team": team,
-                "cells": [
-                    {
-                        "inbox": inbox,
-                        "rights": [
-                            {
-                                "right": right,
-                                "label": RIGHT_LABELS[right],
-                                "checked": (team.pk, inbox.pk, right) in self.granted,
-                                "name": f"r-{team.pk}-{inbox.pk}-{right}",
-                            }
-                            for right in RIGHTS
-                        ],
-                    }
-                    for inbox in self.inboxes
-                ],
-            }
-            for team in self.teams
-        ]
-
-
-def rights_matrix(*, company: Company) -> RightsMatrix:
-    """Teams × inboxes × rights of a company (three queries)."""
-    from accounts.rights import RIGHTS
-    from conversations.models import Inbox, InboxGroupObjectPermission
-
-    teams = list(team_list(company=company))
-    inboxes = list(Inbox.objects.filter(company=company).order_by("name", "id"))
-    by_group = {t.group_id: t.pk for t in teams}
-    rows = InboxGroupObjectPermission.objects.filter(
-        group_id__in=list(by_group),
-        content_object__company=company,
-        permission__codename__in=RIGHTS,
-    ).values_list("group_id", "content_object_id", "permission__codename")
-    granted = frozenset((by_group[g], i, r) for g, i, r in rows)
-    return RightsMatrix(teams=teams, inboxes=inboxes, granted=granted)
-
-
-@dataclass(frozen=True)
 class AuditFilters:
     actor_id: int | None = None
     action: int | None = None
@@ -169,8 +103,6 @@ def audit_entries(*, company: Company, filters: AuditFilters) -> QuerySet:
     Index auditlog_company_time ((additional_data -> 'company_id'), timestamp DESC)
     on PostgreSQL: the company filter and the order come from it.
     """
-    from chatbot_site.lib.audit import audit_entries_for_company
-
     qs = audit_entries_for_company(company.pk).select_related("actor", "content_type")
     if filters.actor_id:
         qs = qs.filter(actor_id=filters.actor_id)
@@ -189,25 +121,16 @@ def audit_page(
     *, company: Company, filters: AuditFilters, cursor: str | None, page_size: int = 50
 ) -> AuditPage:
     """One page of the audit log, keyset-paginated on (timestamp, id): no OFFSET."""
-    qs = audit_entries(company=company, filters=filters)
-    position = decode_cursor(cursor)
-    if position is not None:
-        at, pk = position
-        # the redundant "<= at" bounds the index range; the OR breaks ties by id
-        qs = qs.filter(timestamp__lte=at).filter(Q(timestamp__lt=at) | Q(timestamp=at, id__lt=pk))
-    entries = list(qs[: page_size + 1])
-    next_cursor = None
-    if len(entries) > page_size:
-        entries = entries[:page_size]
-        last = entries[-1]
-        next_cursor = encode_cursor(last.timestamp, last.pk)
-    return AuditPage(entries=entries, next_cursor=next_cursor)
+    page = keyset_page(
+        audit_entries(company=company, filters=filters),
+        field="timestamp",
+        cursor=cursor,
+        page_size=page_size,
+    )
+    return AuditPage(entries=page.rows, next_cursor=page.next_cursor)
 
 
 def audit_content_types(*, company: Company) -> list:
     """The object types that can appear on the audit page (registered models)."""
-    from auditlog.registry import auditlog
-    from django.contrib.contenttypes.models import ContentType
-
     by_model = ContentType.objects.get_for_models(*auditlog.get_models())
     return sorted(by_model.values(), key=lambda ct: str(ct.model_class()._meta.verbose_name))

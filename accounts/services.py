@@ -1,13 +1,17 @@
-"""Everything that writes accounts: companies, memberships, teams, rights."""
+"""Everything that writes accounts: companies, memberships, teams and their members.
 
-from dataclasses import dataclass
+Invariant: accounts is the bottom app (like django.contrib.auth): nothing here
+knows about inboxes or conversations.
+"""
 
+from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Company, Membership, Team
+from chatbot_site.lib.audit import audit_event
 
 
 @transaction.atomic
@@ -60,24 +64,17 @@ def user_create(*, username: str, password: str, email: str = "", **extra) -> Ab
     )
 
 
-# --- teams and rights (console: Teams & rights) ----------------------------
-# Invariant: a team only ever holds members of its own company and rights on its
-# own company's inboxes; every change is written to the audit log with ids only.
+# --- teams (console: Teams & rights) -------------------------------------
+# Invariant: a team only ever holds members of its own company; every change is
+# written to the audit log with ids only. Rights on inboxes live next to Inbox
+# (conversations.services.rights), which also deletes teams that hold rights.
 
 
 class TeamError(ValueError):
     """A team change that cannot be made; the message is shown to the admin."""
 
 
-@dataclass(frozen=True)
-class RightsChange:
-    granted: int
-    revoked: int
-
-
 def _audit_team(*, team: Team, actor, event: str, action: int, **data) -> None:
-    from chatbot_site.lib.audit import audit_event
-
     audit_event(
         company_id=team.company_id,
         actor=actor,
@@ -116,16 +113,12 @@ def team_rename(*, team: Team, name: str, actor) -> Team:
 
 @transaction.atomic
 def team_delete(*, team: Team, actor) -> None:
-    """Delete a team: its rights are revoked (audited), its members keep their accounts."""
-    from conversations.models import Inbox
+    """Delete a team and its group; its members keep their accounts.
 
-    inboxes = Inbox.objects.filter(company_id=team.company_id)
-    _apply_rights(
-        team=team,
-        inboxes={i.pk: i for i in inboxes},
-        desired=set(),
-        actor=actor,
-    )
+    Rights the group holds go with it (database cascade, not audited): the console
+    deletes teams through conversations.services.rights.team_delete, which
+    revokes them first, each revoke audited.
+    """
     group = team.group
     team.delete()
     group.delete()
@@ -138,8 +131,6 @@ def _member_check(*, team: Team, user) -> None:
 
 @transaction.atomic
 def team_member_add_by(*, team: Team, user, actor) -> None:
-    from auditlog.models import LogEntry
-
     _member_check(team=team, user=user)
     if team.group.user_set.filter(pk=user.pk).exists():
         return
@@ -155,8 +146,6 @@ def team_member_add_by(*, team: Team, user, actor) -> None:
 
 @transaction.atomic
 def team_member_remove_by(*, team: Team, user, actor) -> None:
-    from auditlog.models import LogEntry
-
     if not team.group.user_set.filter(pk=user.pk).exists():
         return
     team_member_remove(team=team, user=user)
@@ -167,82 +156,3 @@ def team_member_remove_by(*, team: Team, user, actor) -> None:
         action=LogEntry.Action.UPDATE,
         user_id=user.pk,
     )
-
-
-def _current_rights(*, teams: list[Team]) -> set[tuple[int, int, str]]:
-    from accounts.rights import RIGHTS
-    from conversations.models import InboxGroupObjectPermission
-
-    by_group = {t.group_id: t.pk for t in teams}
-    rows = InboxGroupObjectPermission.objects.filter(
-        group_id__in=list(by_group), permission__codename__in=RIGHTS
-    ).values_list("group_id", "content_object_id", "permission__codename")
-    return {(by_group[g], inbox_id, code) for g, inbox_id, code in rows}
-
-
-def _apply_rights(
-    *, team: Team, inboxes: dict, desired: set[tuple[int, str]], actor
-) -> RightsChange:
-    """Bring one team's rights to `desired` ((inbox id, right) pairs); audit each change."""
-    from auditlog.context import disable_auditlog
-    from auditlog.models import LogEntry
-    from guardian.shortcuts import assign_perm, remove_perm
-
-    from accounts.rights import RIGHTS
-    from conversations.models import Inbox
-
-    current = {(i, r) for _t, i, r in _current_rights(teams=[team])}
-    to_grant = desired - current
-    to_revoke = current - desired
-    # guardian's writes themselves are not logged row by row: the explicit
-    # entries below carry the event name, the team, the inbox and the right.
-    with disable_auditlog():
-        for right in RIGHTS:
-            grant_ids = [i for i, r in to_grant if r == right]
-            revoke_ids = [i for i, r in to_revoke if r == right]
-            if grant_ids:
-                assign_perm(
-                    f"conversations.{right}", team.group, Inbox.objects.filter(pk__in=grant_ids)
-                )
-            if revoke_ids:
-                remove_perm(
-                    f"conversations.{right}", team.group, Inbox.objects.filter(pk__in=revoke_ids)
-                )
-    for changes, event, action in (
-        (to_grant, "rights.grant", LogEntry.Action.CREATE),
-        (to_revoke, "rights.revoke", LogEntry.Action.DELETE),
-    ):
-        for inbox_id, right in sorted(changes):
-            _audit_team(
-                team=team, actor=actor, event=event, action=action, inbox_id=inbox_id, right=right
-            )
-    return RightsChange(granted=len(to_grant), revoked=len(to_revoke))
-
-
-@transaction.atomic
-def rights_set(*, company: Company, grants: set[tuple[int, int, str]], actor) -> RightsChange:
-    """Make the rights matrix of a company exactly `grants` ((team id, inbox id, right)).
-
-    Any right implies *see conversations* on the same inbox, so that is granted
-    with it. Ids of other companies' teams or inboxes are refused, nothing is written.
-    """
-    from accounts.rights import RIGHTS, VIEW
-    from conversations.models import Inbox
-
-    teams = {t.pk: t for t in Team.objects.filter(company=company).select_related("group")}
-    inboxes = {i.pk: i for i in Inbox.objects.filter(company=company)}
-    for team_id, inbox_id, right in grants:
-        if team_id not in teams or inbox_id not in inboxes or right not in RIGHTS:
-            raise TeamError(_("The rights refer to a team or inbox that does not exist."))
-    desired = set(grants) | {(t, i, VIEW) for t, i, _r in grants}
-    granted = revoked = 0
-    for team in teams.values():
-        change = _apply_rights(
-            team=team,
-            inboxes=inboxes,
-            desired={(i, r) for t, i, r in desired if t == team.pk},
-            actor=actor,
-        )
-        granted += change.granted
-        revoked += change.revoked
-    return RightsChange(granted=granted, revoked=revoked)

@@ -1,3 +1,9 @@
+"""Accounts pages: company switch, teams and their members, the audit log.
+
+The console home, the rights matrix and deleting a team (which revokes the
+team's rights on inboxes) live next to Inbox, in conversations.views.
+"""
+
 import csv
 
 from django.contrib import messages
@@ -9,18 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.decorators import admin_required, membership_required
+from accounts.decorators import admin_required
 from accounts.forms import AuditFilterForm, CompanySwitchForm, TeamMemberForm, TeamNameForm
 from accounts.middleware import SESSION_KEY
+from chatbot_site.lib.audit import audit_access
 
-
-@membership_required()
-def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "accounts/home.html",
-        {"membership": request.membership, **_home_context(request.membership)},
-    )
+# --- company switch, teams -------------------------------------------------
 
 
 @login_required
@@ -33,34 +33,6 @@ def switch_company(request: HttpRequest) -> HttpResponse:
         language = membership.company.language
         translation.activate(language)
     return redirect("accounts:home")
-
-
-# --- console home sections, teams & rights, audit ---------------------------
-
-
-def _home_context(membership) -> dict:
-    """Operators and admins see "waiting for a human" first; viewers a read-only list."""
-    from accounts.rights import REPLY, rights_for
-    from conversations.selectors.console import (
-        ConversationFilters,
-        conversation_list,
-        conversations_waiting,
-        waiting_count,
-        waiting_label,
-    )
-
-    can_reply = bool(rights_for(membership).inbox_ids(REPLY))
-    context: dict = {"can_reply": can_reply}
-    if can_reply:
-        context["waiting"] = conversations_waiting(membership=membership, limit=10)
-        total = waiting_count(membership=membership)
-        context["waiting_total"] = waiting_label(total)
-        context["more_waiting"] = total > len(context["waiting"])
-    else:
-        context["recent"] = conversation_list(
-            membership=membership, filters=ConversationFilters(), page_size=10
-        ).conversations
-    return context
 
 
 @admin_required
@@ -128,16 +100,6 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
 
 @admin_required
 @require_POST
-def team_delete(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = selectors.team_get(company=request.membership.company, team_id=team_id)
-    name = team.name
-    services.team_delete(team=team, actor=request.user)
-    messages.success(request, _("Team “%(name)s” deleted.") % {"name": name})
-    return redirect("accounts:team_list")
-
-
-@admin_required
-@require_POST
 def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
     company = request.membership.company
     team = selectors.team_get(company=company, team_id=team_id)
@@ -168,45 +130,6 @@ def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> Http
     services.team_member_remove_by(team=team, user=user, actor=request.user)
     messages.success(request, _("Member removed."))
     return redirect("accounts:team_detail", team_id=team.pk)
-
-
-@admin_required
-def rights_matrix(request: HttpRequest) -> HttpResponse:
-    """Teams × inboxes × the four rights; one POST saves the whole matrix."""
-    from accounts.rights import RIGHT_HELP, RIGHT_LABELS, RIGHTS
-
-    company = request.membership.company
-    matrix = selectors.rights_matrix(company=company)
-    status = 200
-    if request.method == "POST":
-        grants = set()
-        for team in matrix.teams:
-            for inbox in matrix.inboxes:
-                for right in RIGHTS:
-                    if request.POST.get(f"r-{team.pk}-{inbox.pk}-{right}"):
-                        grants.add((team.pk, inbox.pk, right))
-        try:
-            change = services.rights_set(company=company, grants=grants, actor=request.user)
-        except services.TeamError as exc:
-            messages.error(request, str(exc))
-            status = 400
-        else:
-            messages.success(
-                request,
-                _("Rights saved: %(granted)d granted, %(revoked)d revoked.")
-                % {"granted": change.granted, "revoked": change.revoked},
-            )
-            return redirect("accounts:rights")
-    return render(
-        request,
-        "accounts/rights_matrix.html",
-        {
-            "matrix": matrix,
-            "rows": matrix.rows(),
-            "rights": [(r, RIGHT_LABELS[r], RIGHT_HELP[r]) for r in RIGHTS],
-        },
-        status=status,
-    )
 
 
 def _audit_form(request: HttpRequest) -> tuple[AuditFilterForm, selectors.AuditFilters]:
@@ -281,8 +204,6 @@ class _Echo:
 @admin_required
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered audit log as CSV; the export is itself an audit entry."""
-    from chatbot_site.lib.audit import audit_access
-
     company = request.membership.company
     form, filters = _audit_form(request)
     audit_access(

@@ -302,9 +302,9 @@ def measure(*, repeats: int) -> dict:
     from django.urls import reverse
 
     from accounts.models import Membership
-    from accounts.rights import VIEW, inbox_ids
     from accounts.selectors import encode_cursor
     from conversations.models import Conversation
+    from conversations.rights import VIEW, inbox_ids
     from conversations.selectors.console import conversations_visible
 
     operator = Membership.objects.select_related("user", "company").get(

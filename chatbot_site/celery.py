@@ -2,8 +2,10 @@
 
 import os
 
+import django
 from celery import Celery
 from celery.signals import beat_init, worker_init
+from django.apps import apps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 
@@ -13,12 +15,11 @@ app.autodiscover_tasks()
 
 
 def _refuse_unless_keys_fit(process: str) -> None:
-    # Imported here: this module loads before Django is set up (celery -A chatbot_site).
-    import django
-    from django.apps import apps
-
     if not apps.ready:
         django.setup()
+    # Django forces this one here: this module loads before Django is set up
+    # (chatbot_site/__init__.py imports it, celery -A chatbot_site), and the
+    # checks read settings and models.
     from chatbot_site.checks import refuse_to_start_unless_keys_fit
 
     refuse_to_start_unless_keys_fit(process)

@@ -126,17 +126,6 @@ def _notice_state(inbox: Inbox, visitor: Visitor | None) -> NoticeStateOut:
     )
 
 
-def _require_notice(inbox: Inbox, visitor: Visitor) -> None:
-    owed = selectors.notice_to_accept(inbox=inbox, visitor=visitor)
-    if owed is not None:
-        raise ApiError(
-            403,
-            _("Please accept the privacy notice first."),
-            code="notice_required",
-            extra={"notice_version": owed.version},
-        )
-
-
 @router.get("/chat/{public_key}/notice", response=NoticeStateOut)
 def notice_get(request: HttpRequest, public_key: str):
     """The current notice, whether this inbox requires it, and whether the visitor owes it."""
@@ -193,8 +182,8 @@ def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
         limit_visitor_only(visitor)
-        _require_notice(inbox, visitor)
         try:
+            services.notice_require(inbox=inbox, visitor=visitor)
             details = services.contact_details_give(
                 visitor=visitor,
                 name=payload.name,

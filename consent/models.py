@@ -10,10 +10,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company
+from chatbot_site.lib.audit import CompanyAudited
 from conversations.models import Visitor
 
 
-class PrivacyNotice(models.Model):
+class PrivacyNotice(CompanyAudited, models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="notices")
     version = models.PositiveIntegerField()
     language = models.CharField(
@@ -37,9 +38,6 @@ class PrivacyNotice(models.Model):
     def __str__(self) -> str:
         return f"notice v{self.version}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
@@ -60,7 +58,7 @@ class PrivacyNotice(models.Model):
         return self.language, self.title, self.text
 
 
-class ConsentRecord(models.Model):
+class ConsentRecord(CompanyAudited, models.Model):
     class Purpose(models.TextChoices):
         NOTICE = "notice", _("Privacy notice accepted")
         CONTACT = "contact", _("Contact details stored")
@@ -90,11 +88,8 @@ class ConsentRecord(models.Model):
     def __str__(self) -> str:
         return f"consent #{self.pk} {self.purpose} {self.action}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class ContactRequest(models.Model):
+class ContactRequest(CompanyAudited, models.Model):
     """A request for the visitor's contact details, with the purpose stated to them.
 
     Made by an operator from the console (it also posts a system message) and
@@ -122,6 +117,3 @@ class ContactRequest(models.Model):
 
     def __str__(self) -> str:
         return f"contact request #{self.pk}"
-
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}

@@ -10,10 +10,27 @@ from conversations.models import Inbox, Visitor
 CONTACT_ACTION_ATTR = "_latest_contact_consent_action"
 
 
+def consent_latest(*, visitor: Visitor, purpose: str) -> ConsentRecord | None:
+    """The visitor's latest consent record for `purpose` (newest by recorded_at, then id).
+
+    Its action says whether consent stands now. The stated purpose (encrypted,
+    not needed to decide) is not loaded. Index consent_visitor (company_id,
+    visitor_id, purpose); latest_consent_sql is the same rule in SQL.
+    """
+    return (
+        ConsentRecord.objects.filter(
+            company_id=visitor.company_id, visitor=visitor, purpose=purpose
+        )
+        .defer("purpose_text")
+        .order_by("-recorded_at", "-id")
+        .first()
+    )
+
+
 def latest_consent_sql(*, purpose: str, select: str, visitor: str) -> str:
     """A scalar subquery: `select` over the visitor's latest consent record `cr` for `purpose`.
 
-    The same rule as the ORM selectors here (newest by recorded_at, then id),
+    The same rule as consent_latest (newest by recorded_at, then id),
     for other selectors to embed in their own one-query lookups. `visitor` is
     the SQL alias of conversations_visitor in the outer query; all three
     arguments come from code, never from input. Index: consent_visitor
@@ -61,16 +78,20 @@ def notice_to_accept(*, inbox: Inbox, visitor: Visitor | None) -> PrivacyNotice 
         return None
     if visitor is None:
         return current
-    latest = (
-        ConsentRecord.objects.filter(
-            company_id=inbox.company_id, visitor=visitor, purpose=ConsentRecord.Purpose.NOTICE
-        )
-        .order_by("-recorded_at", "-id")
-        .first()
-    )
-    if latest and latest.action == ConsentRecord.Action.GRANTED and latest.notice_id == current.pk:
+    if notice_accepted(visitor=visitor, notice=current) is not None:
         return None
     return current
+
+
+def notice_accepted(*, visitor: Visitor, notice: PrivacyNotice) -> ConsentRecord | None:
+    """The record of the visitor's standing acceptance of `notice`, else None.
+
+    Standing: their latest notice consent is a grant of that very version.
+    """
+    latest = consent_latest(visitor=visitor, purpose=ConsentRecord.Purpose.NOTICE)
+    if latest and latest.action == ConsentRecord.Action.GRANTED and latest.notice_id == notice.pk:
+        return latest
+    return None
 
 
 def visitor_has_contact_consent(*, visitor: Visitor) -> bool:
@@ -80,15 +101,8 @@ def visitor_has_contact_consent(*, visitor: Visitor) -> bool:
     """
     if CONTACT_ACTION_ATTR in visitor.__dict__:
         return visitor.__dict__[CONTACT_ACTION_ATTR] == ConsentRecord.Action.GRANTED
-    latest = (
-        ConsentRecord.objects.filter(
-            company_id=visitor.company_id, visitor=visitor, purpose=ConsentRecord.Purpose.CONTACT
-        )
-        .order_by("-recorded_at", "-id")
-        .values_list("action", flat=True)
-        .first()
-    )
-    return latest == ConsentRecord.Action.GRANTED
+    latest = consent_latest(visitor=visitor, purpose=ConsentRecord.Purpose.CONTACT)
+    return latest is not None and latest.action == ConsentRecord.Action.GRANTED
 
 
 def consent_records_for_visitor(*, visitor: Visitor) -> list[ConsentRecord]:

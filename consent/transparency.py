@@ -1,4 +1,6 @@
-"""What the public transparency page shows: who may see what, how long data is kept.
+"""What the public transparency page shows of consent's and conversations' data: who may see what.
+
+(How long data is kept comes from retention: chatbot_site.transparency.)
 
 Invariant: only team names, inbox names, rights, periods, notice versions and
 the company's public labels leave this module; never a user, a username or a
@@ -12,8 +14,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from accounts.models import Company, Team
-from accounts.rights import ERASE, PERSONAL_DATA, REPLY, RIGHTS, VIEW
-from conversations.models import Inbox, InboxGroupObjectPermission
+from conversations.models import Inbox
+from conversations.rights import ERASE, PERSONAL_DATA, REPLY, VIEW, team_grants
 
 
 @dataclass(frozen=True)
@@ -45,59 +47,26 @@ class InboxAccess:
     teams: list[TeamAccess]
 
 
-@dataclass(frozen=True)
-class Retention:
-    conversation_days: int
-    personal_data_days: int
-    audit_days: int
-    is_default: bool
-
-
 def inbox_access(*, company: Company) -> list[InboxAccess]:
-    """Per inbox, each team that can see it and what it may do (two queries).
+    """Per inbox, each team that can see it and what it may do (three queries).
 
     A right without "see conversations" on the same inbox counts for nothing
-    (accounts.rights), so such teams are left out.
+    (conversations.rights), so such teams are left out.
     """
+    teams = list(Team.objects.filter(company=company))
     granted: dict[tuple[int, int], set[str]] = {}
-    rows = InboxGroupObjectPermission.objects.filter(
-        content_object__company_id=company.pk,
-        permission__codename__in=RIGHTS,
-        group__team__company_id=company.pk,
-    ).values_list("content_object_id", "group__team__id", "permission__codename")
-    for inbox_id, team_id, codename in rows:
+    for team_id, inbox_id, codename in team_grants(company=company, teams=teams):
         granted.setdefault((inbox_id, team_id), set()).add(codename)
-    teams = {t.pk: t.name for t in Team.objects.filter(company=company)}
+    names = {t.pk: t.name for t in teams}
     result = []
     for inbox in Inbox.objects.filter(company=company).order_by("name", "id"):
         access = [
-            TeamAccess(team=teams[team_id], rights=frozenset(rights))
+            TeamAccess(team=names[team_id], rights=frozenset(rights))
             for (inbox_id, team_id), rights in granted.items()
-            if inbox_id == inbox.pk and VIEW in rights and team_id in teams
+            if inbox_id == inbox.pk and VIEW in rights
         ]
         access.sort(key=lambda a: a.team.casefold())
         result.append(
             InboxAccess(inbox=inbox.name, notice_required=inbox.notice_required, teams=access)
         )
     return result
-
-
-def retention_periods(*, company: Company) -> Retention:
-    """The company's retention policy, or the defaults that apply without one."""
-    from retention.models import RetentionPolicy
-
-    policy = RetentionPolicy.objects.filter(company=company).first()
-    if policy is not None:
-        return Retention(
-            conversation_days=policy.conversation_days,
-            personal_data_days=policy.personal_data_days,
-            audit_days=policy.audit_days,
-            is_default=False,
-        )
-    field = RetentionPolicy._meta.get_field
-    return Retention(
-        conversation_days=field("conversation_days").default,
-        personal_data_days=field("personal_data_days").default,
-        audit_days=field("audit_days").default,
-        is_default=True,
-    )

@@ -1,4 +1,9 @@
-"""Privacy notices (admin pages), operators' contact requests, the public transparency page."""
+"""Privacy notices (admin pages), operators' contact requests, a published notice.
+
+The "consent" namespace also holds privacy/<slug>/ (consent:transparency): that
+page reads retention too, so it lives with the site (chatbot_site.transparency)
+and chatbot_site/urls.py mounts it into this namespace.
+"""
 
 from django.urls import path
 
@@ -24,7 +29,6 @@ urlpatterns = [
         views.contact_request_view,
         name="request_contact",
     ),
-    path("privacy/<slug:slug>/", views.transparency, name="transparency"),
     path(
         "privacy/<slug:slug>/notice/<int:version>/",
         views.transparency_notice,

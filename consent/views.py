@@ -1,4 +1,6 @@
-"""Thin views: privacy notices (admins), contact requests (operators), transparency (public)."""
+"""Thin views: privacy notices (admins), contact requests (operators), a published
+notice on the public site. The transparency page itself reads retention too, so
+it lives with the site (chatbot_site.transparency)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required, membership_required
 from accounts.models import Membership
-from accounts.rights import REPLY, has_right
 from accounts.selectors import company_get_by_slug
 from chatbot_site.lib.tenancy import get_for_company_or_404
 from consent import selectors, services
-from consent import transparency as transparency_selectors
 from consent.forms import ContactRequestForm, NoticeForm
 from consent.models import PrivacyNotice
 from consent.services import ConsentError
 from conversations.models import Inbox
+from conversations.rights import NotAllowed
 from conversations.selectors.console import conversation_get_for_console
 
 
@@ -171,50 +172,33 @@ def contact_request_view(request: HttpRequest, conversation_id: int) -> HttpResp
     conversation = conversation_get_for_console(
         membership=request.membership, conversation_id=conversation_id
     )
-    if not has_right(membership=request.membership, inbox_id=conversation.inbox_id, right=REPLY):
-        raise Http404("No such page.")
     form = ContactRequestForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("State the purpose the contact details are asked for."))
-    else:
-        try:
-            services.contact_request(
-                conversation=conversation,
-                purpose=form.cleaned_data["purpose"],
-                actor=request.user,
-            )
-        except ConsentError as exc:
+    valid = form.is_valid()
+    try:
+        # An invalid form still asks the service, with no purpose: it answers
+        # the rights question first, then refuses the missing purpose before
+        # writing anything.
+        services.contact_request(
+            membership=request.membership,
+            conversation=conversation,
+            purpose=form.cleaned_data["purpose"] if valid else "",
+        )
+    except NotAllowed:
+        raise Http404("No such page.") from None
+    except ConsentError as exc:
+        if valid:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("The visitor was asked for contact details."))
+            messages.error(request, _("State the purpose the contact details are asked for."))
+    else:
+        messages.success(request, _("The visitor was asked for contact details."))
     return redirect("conversations:detail", conversation_id=conversation.pk)
 
 
-def _public_language(request: HttpRequest, company) -> str:
+def public_language(request: HttpRequest, company) -> str:
+    """The language a public page is shown in: ?lang=de|en, else the company's."""
     wanted = request.GET.get("lang", "")
     return wanted if wanted in ("de", "en") else company.language
-
-
-def transparency(request: HttpRequest, slug: str) -> HttpResponse:
-    """Public: who may see what, how long data is kept, the notice and its history."""
-    company = company_get_by_slug(slug=slug)
-    if company is None:
-        raise Http404("No such company.")
-    language = _public_language(request, company)
-    with translation.override(language):
-        request.LANGUAGE_CODE = language
-        return render(
-            request,
-            "consent/transparency.html",
-            {
-                "company": company,
-                "language": language,
-                "inboxes": transparency_selectors.inbox_access(company=company),
-                "retention": transparency_selectors.retention_periods(company=company),
-                "current": selectors.notice_current(company_id=company.pk),
-                "history": selectors.notice_history(company_id=company.pk),
-            },
-        )
 
 
 def transparency_notice(request: HttpRequest, slug: str, version: int) -> HttpResponse:
@@ -225,7 +209,7 @@ def transparency_notice(request: HttpRequest, slug: str, version: int) -> HttpRe
     notice = selectors.notice_published_version(company_id=company.pk, version=version)
     if notice is None:
         raise Http404("No such notice.")
-    language = _public_language(request, company)
+    language = public_language(request, company)
     with translation.override(language):
         request.LANGUAGE_CODE = language
         return render(

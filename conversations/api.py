@@ -29,6 +29,7 @@ from chatbot_site.api import ApiError
 from chatbot_site.lib.crypto import hash_token
 from chatbot_site.lib.ratelimit import Counter, client_ident, rate_limit_check
 from consent.selectors import notice_current, notice_to_accept
+from consent.services import ConsentError, notice_require
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import chat_auth_get, message_list_after
@@ -169,14 +170,10 @@ def _notice_gate(inbox: Inbox, visitor: Visitor | None, *, settled: bool = False
     """
     if settled:
         return
-    notice = notice_to_accept(inbox=inbox, visitor=visitor)
-    if notice is not None:
-        raise ApiError(
-            403,
-            _("Please read and accept the privacy notice before chatting."),
-            code="notice_required",
-            extra={"notice_version": notice.version},
-        )
+    try:
+        notice_require(inbox=inbox, visitor=visitor)
+    except ConsentError as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code, extra=exc.extra) from None
 
 
 def _chat_error(exc: ChatError) -> ApiError:

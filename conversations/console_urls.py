@@ -1,8 +1,15 @@
-"""Operators: the conversation list and detail."""
+"""Operators: the conversation list and detail; admins: the rights matrix.
+
+``accounts_urlpatterns`` are console pages that keep their ``accounts:`` names
+(the console home, the rights matrix, deleting a team) but read or write inbox
+rights, so they live here, next to Inbox; chatbot_site/urls.py mounts them into
+the accounts namespace together with accounts.urls (accounts imports no app).
+"""
 
 from django.urls import path
 
 from conversations.views import console as views
+from conversations.views import home, rights
 
 app_name = "conversations"
 
@@ -35,4 +42,10 @@ urlpatterns: list = [
         views.conversation_export_view,
         name="export",
     ),
+]
+
+accounts_urlpatterns: list = [
+    path("console/", home.home, name="home"),
+    path("console/rights/", rights.rights_matrix_view, name="rights"),
+    path("console/teams/<int:team_id>/delete/", rights.team_delete_view, name="team_delete"),
 ]

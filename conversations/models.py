@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
 
 from accounts.models import Company
+from chatbot_site.lib.audit import CompanyAudited
 
 
 def new_public_key() -> str:
@@ -24,7 +25,7 @@ def new_reference() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-class Inbox(models.Model):
+class Inbox(CompanyAudited, models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="inboxes")
     name = models.CharField(_("name"), max_length=100)
     public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
@@ -68,9 +69,6 @@ class Inbox(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
     @property
     def origin_list(self) -> list[str]:
         return [
@@ -78,7 +76,7 @@ class Inbox(models.Model):
         ]
 
 
-class FaqEntry(models.Model):
+class FaqEntry(CompanyAudited, models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="faq_entries")
     questions = models.TextField(_("question variants"), help_text=_("One variant per line."))
@@ -97,15 +95,12 @@ class FaqEntry(models.Model):
     def __str__(self) -> str:
         return f"FAQ #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
     @property
     def question_list(self) -> list[str]:
         return [line.strip() for line in self.questions.splitlines() if line.strip()]
 
 
-class Visitor(models.Model):
+class Visitor(CompanyAudited, models.Model):
     """Anonymous: a token hash and timestamps; contact details only with consent."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
@@ -129,15 +124,12 @@ class Visitor(models.Model):
     def __str__(self) -> str:
         return f"visitor #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
     @property
     def has_contact_details(self) -> bool:
         return bool(self.name or self.email or self.phone)
 
 
-class Conversation(models.Model):
+class Conversation(CompanyAudited, models.Model):
     class Status(models.TextChoices):
         BOT = "bot", _("With the bot")
         WAITING = "waiting", _("Waiting for a human")
@@ -197,11 +189,8 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return f"conversation {self.reference}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class Message(models.Model):
+class Message(CompanyAudited, models.Model):
     class Sender(models.TextChoices):
         VISITOR = "visitor", _("Visitor")
         BOT = "bot", _("Bot")
@@ -252,22 +241,18 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"message #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
-
 
 # guardian's direct foreign-key permission models: rights live on inboxes and
 # are granted to teams' groups (a handful of indexed rows per company).
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase  # noqa: E402
 
 
-class InboxGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
+class InboxGroupObjectPermission(CompanyAudited, GroupObjectPermissionBase):
+    # auditlog: a grant or revoke made outside the rights service (the shell)
+    # still lands on its company's audit page.
+    audit_company_path = "content_object.company_id"
 
-    def get_additional_data(self) -> dict:
-        # auditlog: a grant or revoke made outside accounts.services.rights_set
-        # (seed data, the shell) still lands on its company's audit page.
-        return {"company_id": self.content_object.company_id}
+    content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
 
 
 class InboxUserObjectPermission(UserObjectPermissionBase):

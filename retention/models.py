@@ -9,10 +9,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company
+from chatbot_site.lib.audit import CompanyAudited
 from conversations.models import Conversation, Visitor
 
 
-class RetentionPolicy(models.Model):
+class RetentionPolicy(CompanyAudited, models.Model):
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="retention")
     conversation_days = models.PositiveIntegerField(
         _("delete conversations after (days)"),
@@ -41,11 +42,8 @@ class RetentionPolicy(models.Model):
     def __str__(self) -> str:
         return f"retention policy of company #{self.company_id}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class RetentionRun(models.Model):
+class RetentionRun(CompanyAudited, models.Model):
     class Outcome(models.TextChoices):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
@@ -78,11 +76,8 @@ class RetentionRun(models.Model):
     def __str__(self) -> str:
         return f"retention run #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class LegalHold(models.Model):
+class LegalHold(CompanyAudited, models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="legal_holds"
@@ -103,11 +98,8 @@ class LegalHold(models.Model):
     def __str__(self) -> str:
         return f"legal hold #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class ErasureRequest(models.Model):
+class ErasureRequest(CompanyAudited, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         DONE = "done", _("Done")
@@ -136,11 +128,8 @@ class ErasureRequest(models.Model):
     def __str__(self) -> str:
         return f"erasure request #{self.pk}"
 
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}
 
-
-class ErasureLedgerEntry(models.Model):
+class ErasureLedgerEntry(CompanyAudited, models.Model):
     """One executed erasure, recorded with pseudonymous references only.
 
     Written in the erasure's own transaction and mirrored to an append-only file
@@ -171,6 +160,3 @@ class ErasureLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"erasure ledger entry #{self.pk}"
-
-    def get_additional_data(self) -> dict:
-        return {"company_id": self.company_id}

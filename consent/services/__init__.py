@@ -26,6 +26,7 @@ from consent.services.visitors import (
     default_contact_purpose,
     message_text_for_storage,
     notice_accept,
+    notice_require,
 )
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "notice_delete_draft",
     "notice_new_version_from",
     "notice_publish",
+    "notice_require",
     "notice_update_draft",
 ]

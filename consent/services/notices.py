@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Company
-from chatbot_site.lib.audit import audit_event
+from chatbot_site.lib.audit import save_audited
 from consent.models import PrivacyNotice
 from consent.services.errors import ConsentError
 from conversations.models import Inbox
@@ -196,18 +195,15 @@ def notice_publish(*, notice: PrivacyNotice, actor) -> PrivacyNotice:
     locked = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
     _refuse_published(locked)
     locked.published_at = timezone.now()
-    with disable_auditlog():  # one entry for the event, below
-        locked.save(update_fields=["published_at"])
-    audit_event(
-        company_id=locked.company_id,
+    return save_audited(
+        locked,
+        update_fields=["published_at"],
         actor=actor,
-        obj=locked,
         action=LogEntry.Action.UPDATE,
         event="notice.publish",
         notice_id=locked.pk,
         version=locked.version,
     )
-    return locked
 
 
 @transaction.atomic
@@ -217,15 +213,12 @@ def inbox_set_notice_required(*, inbox: Inbox, required: bool, actor) -> Inbox:
     if locked.notice_required == required:
         return locked
     locked.notice_required = required
-    with disable_auditlog():  # one entry for the event, below
-        locked.save(update_fields=["notice_required"])
-    audit_event(
-        company_id=locked.company_id,
+    return save_audited(
+        locked,
+        update_fields=["notice_required"],
         actor=actor,
-        obj=locked,
         action=LogEntry.Action.UPDATE,
         event="inbox.notice_required",
         inbox_id=locked.pk,
         notice_required=required,
     )
-    return locked

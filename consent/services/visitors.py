@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
-from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -22,13 +21,20 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from chatbot_site.lib.audit import audit_event
+from accounts.models import Membership
+from chatbot_site.lib.audit import save_audited
 from chatbot_site.lib.crypto import blind_index
 from chatbot_site.lib.pii import redact
 from consent.models import ConsentRecord, ContactRequest, PrivacyNotice
-from consent.selectors import notice_current, visitor_has_contact_consent
+from consent.selectors import (
+    notice_accepted,
+    notice_current,
+    notice_to_accept,
+    visitor_has_contact_consent,
+)
 from consent.services.errors import ConsentError
 from conversations.models import Conversation, Inbox, Message, Visitor
+from conversations.rights import REPLY, require_right
 from conversations.services.visitors import visitor_create
 
 NAME_MAX_LENGTH = 200
@@ -53,22 +59,17 @@ def _record(
     auditlog's automatic entry for the row is suppressed so each consent event
     is exactly one entry; purpose_text is never copied into it.
     """
-    with disable_auditlog():
-        record = ConsentRecord.objects.create(
-            company_id=visitor.company_id, visitor=visitor, **fields
-        )
-    audit_event(
-        company_id=visitor.company_id,
+    record = ConsentRecord(company_id=visitor.company_id, visitor=visitor, **fields)
+    return save_audited(
+        record,
         actor=None,
-        obj=record,
         action=LogEntry.Action.CREATE,
         event=event,
+        pk_as="consent_record_id",
         visitor_id=visitor.pk,
-        consent_record_id=record.pk,
         **({"notice_version": record.notice.version} if record.notice_id else {}),
         **(audit_data or {}),
     )
-    return record
 
 
 # --- the notice ------------------------------------------------------------
@@ -105,19 +106,9 @@ def notice_accept(*, inbox: Inbox, visitor: Visitor | None, version: int) -> Acc
     if visitor is None:
         visitor, token = visitor_create(inbox=inbox)
     else:
-        latest = (
-            ConsentRecord.objects.filter(
-                company_id=visitor.company_id, visitor=visitor, purpose=ConsentRecord.Purpose.NOTICE
-            )
-            .order_by("-recorded_at", "-id")
-            .first()
-        )
-        if (
-            latest
-            and latest.action == ConsentRecord.Action.GRANTED
-            and latest.notice_id == current.pk
-        ):
-            return Acceptance(visitor=visitor, token=None, record=latest, notice=current)
+        accepted = notice_accepted(visitor=visitor, notice=current)
+        if accepted is not None:
+            return Acceptance(visitor=visitor, token=None, record=accepted, notice=current)
     record = _record(
         visitor=visitor,
         event="consent.notice_accept",
@@ -126,6 +117,22 @@ def notice_accept(*, inbox: Inbox, visitor: Visitor | None, version: int) -> Acc
         notice=current,
     )
     return Acceptance(visitor=visitor, token=token, record=record, notice=current)
+
+
+def notice_require(*, inbox: Inbox, visitor: Visitor | None) -> None:
+    """Refuse (403 notice_required) while the visitor owes the inbox's privacy notice.
+
+    The one check before chatting or handing over contact details; the error
+    names the version to accept (no query when nothing is required).
+    """
+    owed = notice_to_accept(inbox=inbox, visitor=visitor)
+    if owed is not None:
+        raise ConsentError(
+            _("Please read and accept the privacy notice before chatting."),
+            code="notice_required",
+            status=403,
+            notice_version=owed.version,
+        )
 
 
 # --- contact details ---------------------------------------------------------
@@ -297,13 +304,18 @@ def contact_details_withdraw(*, visitor: Visitor) -> Withdrawal:
 
 
 @transaction.atomic
-def contact_request(*, conversation: Conversation, purpose: str, actor) -> ContactRequest:
+def contact_request(
+    *, membership: Membership, conversation: Conversation, purpose: str
+) -> ContactRequest:
     """Ask the visitor for contact details with a stated purpose.
 
     Posts a system message into the conversation and keeps the request, so the
-    chat page shows the contact form (with its unticked opt-in) next to it. The
-    caller checks that `actor` may reply in this inbox.
+    chat page shows the contact form (with its unticked opt-in) next to it.
+    Only a membership that may reply in this inbox may ask (NotAllowed); the
+    request and its audit entry name the membership's user.
     """
+    require_right(membership=membership, inbox_id=conversation.inbox_id, right=REPLY)
+    actor = membership.user
     purpose = clean_purpose(purpose)
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if locked.status == Conversation.Status.CLOSED:
@@ -325,21 +337,18 @@ def contact_request(*, conversation: Conversation, purpose: str, actor) -> Conta
         body=text,
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
-    with disable_auditlog():
-        request = ContactRequest.objects.create(
-            company_id=conversation.company_id,
-            conversation=conversation,
-            message=message,
-            purpose_text=purpose,
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-    audit_event(
+    request = ContactRequest(
         company_id=conversation.company_id,
+        conversation=conversation,
+        message=message,
+        purpose_text=purpose,
+        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    return save_audited(
+        request,
         actor=actor,
-        obj=request,
         action=LogEntry.Action.CREATE,
         event="consent.contact_request",
+        pk_as="contact_request_id",
         conversation_id=conversation.pk,
-        contact_request_id=request.pk,
     )
-    return request

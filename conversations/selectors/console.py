@@ -1,7 +1,7 @@
 """Reads for the operator console: the conversation list and one conversation.
 
 Invariant: every query here is scoped to the membership's company AND to the
-inbox ids accounts.rights answers for it; a conversation outside them is a 404
+inbox ids conversations.rights answers for it; a conversation outside them is a 404
 exactly like one that does not exist.
 """
 
@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Membership
-from accounts.rights import VIEW, inbox_ids
-from accounts.selectors import decode_cursor, encode_cursor
+from chatbot_site.lib.pagination import keyset_page
 from conversations.models import Conversation, Inbox, Message
+from conversations.rights import VIEW, inbox_ids
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -86,7 +86,8 @@ def conversation_list(
     cursor: str | None = None,
     page_size: int = PAGE_SIZE,
 ) -> ConversationPage:
-    """Newest activity first, keyset-paginated on (last_message_at, id): no OFFSET.
+    """Newest activity first, keyset-paginated on (last_message_at, id): no OFFSET
+    (chatbot_site.lib.pagination).
 
     Two queries whatever the page size: the page's keys (see _page_keys), then
     its rows with inbox and assignee joined.
@@ -105,18 +106,17 @@ def conversation_list(
         qs = qs.filter(last_message_at__gte=_day_start(filters.date_from))
     if filters.date_to:
         qs = qs.filter(last_message_at__lt=_day_start(filters.date_to + timedelta(days=1)))
-    position = decode_cursor(cursor)
-    if position is not None:
-        at, pk = position
-        # the redundant "<= at" is an index range bound; the OR breaks ties by id
-        qs = qs.filter(last_message_at__lte=at).filter(
-            Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk)
-        )
-    keys = _page_keys(qs, inbox_ids=permitted, limit=page_size + 1) if permitted else []
-    next_cursor = None
-    if len(keys) > page_size:
-        keys = keys[:page_size]
-        next_cursor = encode_cursor(*keys[-1])
+    page = keyset_page(
+        qs,
+        field="last_message_at",
+        cursor=cursor,
+        page_size=page_size,
+        fetch=lambda ordered, limit: (
+            _page_keys(ordered, inbox_ids=permitted, limit=limit) if permitted else []
+        ),
+        position_of=lambda key: key,
+    )
+    keys = page.rows
     by_id = (
         Conversation.objects.filter(
             company_id=membership.company_id, pk__in=[pk for _at, pk in keys]
@@ -125,7 +125,9 @@ def conversation_list(
         .in_bulk()
     )
     rows = [by_id[pk] for _at, pk in keys if pk in by_id]
-    return ConversationPage(conversations=rows, next_cursor=next_cursor, is_first=position is None)
+    return ConversationPage(
+        conversations=rows, next_cursor=page.next_cursor, is_first=page.is_first
+    )
 
 
 WAITING_COUNT_CAP = 100

@@ -27,8 +27,11 @@ FAQ_FIELDS = ("questions", "answer", "asks_for_contact", "position")
 
 
 @transaction.atomic
-def inbox_create(*, company: Company, **fields: Any) -> Inbox:
+def inbox_create(*, company: Company, public_key: str | None = None, **fields: Any) -> Inbox:
+    """A new inbox; its public key is random unless one is given (the demo seed's)."""
     values = {k: v for k, v in fields.items() if k in INBOX_FIELDS}
+    if public_key is not None:
+        values["public_key"] = public_key
     return Inbox.objects.create(company=company, **values)
 
 

@@ -25,10 +25,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership
-from accounts.rights import PERSONAL_DATA, REPLY, VIEW, has_right
 from chatbot_site.lib import pii
 from chatbot_site.lib.audit import audit_access, audit_event
 from conversations.models import Conversation, Message, Visitor
+from conversations.rights import PERSONAL_DATA, REPLY, VIEW, require_right
 from conversations.selectors.console import conversation_messages
 
 REPLY_MAX_LENGTH = 4000
@@ -39,13 +39,9 @@ class OperatorError(ValueError):
     """An action that cannot be done now; the message is shown to the operator."""
 
 
-class NotAllowed(PermissionError):
-    """The membership lacks the right for this action on this inbox."""
-
-
 def _require(*, membership: Membership, conversation: Conversation, right: str) -> None:
-    if not has_right(membership=membership, inbox_id=conversation.inbox_id, right=right):
-        raise NotAllowed(right)
+    """Raise conversations.rights.NotAllowed unless the membership holds `right` here."""
+    require_right(membership=membership, inbox_id=conversation.inbox_id, right=right)
 
 
 @dataclass(frozen=True)

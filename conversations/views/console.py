@@ -2,6 +2,9 @@
 
 Every view resolves the conversation through conversation_get_for_console, so a
 conversation of another company or of an inbox the user may not see is a 404.
+Rights are checked by the services (conversations.services.operator); a view
+only translates NotAllowed into a 403 page and asks conversations.rights what
+to offer on the page.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import membership_required
 from accounts.models import Membership
-from accounts.rights import ERASE, PERSONAL_DATA, REPLY, rights_for
 from conversations.forms import ReplyForm, TakeOverForm
 from conversations.models import Conversation
+from conversations.rights import ERASE, PERSONAL_DATA, REPLY, NotAllowed, inbox_ids, rights_on_inbox
 from conversations.selectors.console import (
     PAGE_SIZE,
     ConversationFilters,
@@ -32,7 +35,6 @@ from conversations.selectors.console import (
 )
 from conversations.services.operator import (
     REASON_MAX_LENGTH,
-    NotAllowed,
     OperatorError,
     conversation_close,
     conversation_export,
@@ -117,7 +119,7 @@ def _list_context(request: HttpRequest) -> dict:
         "next_query": next_query,
         "filter_query": base.urlencode(),
         "waiting_count": waiting_label(waiting_count(membership=membership)),
-        "read_only": not rights_for(membership).inbox_ids(REPLY),
+        "read_only": not inbox_ids(membership=membership, right=REPLY),
     }
 
 
@@ -139,7 +141,7 @@ def _detail_context(
     request: HttpRequest, *, view, reply_form=None, reveal_form=None, error: str = ""
 ) -> dict:
     conversation = view.conversation
-    rights = rights_for(request.membership).on_inbox(conversation.inbox_id)
+    rights = rights_on_inbox(membership=request.membership, inbox_id=conversation.inbox_id)
     erase_url = None
     if ERASE in rights:
         # retention's erasure flow, when that app provides it
@@ -191,17 +193,22 @@ def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpRespo
     conversation = conversation_get_for_console(
         membership=membership, conversation_id=conversation_id
     )
-    if not rights_for(membership).has(PERSONAL_DATA, conversation.inbox_id):
-        raise PermissionDenied("No right to see personal data here.")
     form = RevealForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, conversation, status=400, reveal_form=form)
+    valid = form.is_valid()
     try:
+        # An invalid form still asks the service, with no reason: it answers the
+        # rights question first (403), then refuses the missing reason before
+        # logging or revealing anything; the page shows the form's own errors.
         view = personal_data_reveal(
-            membership=membership, conversation=conversation, reason=form.cleaned_data["reason"]
+            membership=membership,
+            conversation=conversation,
+            reason=form.cleaned_data["reason"] if valid else "",
         )
+    except NotAllowed:
+        raise PermissionDenied("No right to see personal data here.") from None
     except OperatorError as exc:
-        form.add_error("reason", str(exc))
+        if valid:
+            form.add_error("reason", str(exc))
         return _render_detail(request, conversation, status=400, reveal_form=form)
     response = _render_detail(request, conversation, view=view)
     response["Cache-Control"] = "no-store"
@@ -238,21 +245,23 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
     conversation = conversation_get_for_console(
         membership=membership, conversation_id=conversation_id
     )
-    if not rights_for(membership).has(REPLY, conversation.inbox_id):
-        raise PermissionDenied("No right to reply here.")
     form = ReplyForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, conversation, status=400, reply_form=form)
+    valid = form.is_valid()
     try:
+        # An invalid form still asks the service, with no text: it answers the
+        # rights question first (403), then refuses the empty text before
+        # writing anything; the page shows the form's own errors (400).
         conversation_reply(
             membership=membership,
             conversation=conversation,
-            text=form.cleaned_data["text"],
-            expected_assignee_id=form.expected_assignee_id(),
+            text=form.cleaned_data["text"] if valid else "",
+            expected_assignee_id=form.expected_assignee_id() if valid else None,
         )
     except NotAllowed:
         raise PermissionDenied("No right to reply here.") from None
     except OperatorError as exc:
+        if not valid:
+            return _render_detail(request, conversation, status=400, reply_form=form)
         # The form keeps the typed text; the page shows who has the conversation now.
         form.add_error("text", str(exc))
         return _refused(request, conversation_id, reply_form=form)

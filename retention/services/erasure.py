@@ -23,7 +23,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -31,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Company
-from chatbot_site.lib.audit import audit_access, audit_event
+from chatbot_site.lib.audit import audit_access, save_audited
 from chatbot_site.lib.crypto import sign, verify
 from conversations.models import Conversation, Visitor
 from retention.models import ErasureLedgerEntry, ErasureRequest
@@ -176,12 +175,9 @@ def erasure_execute(
     request.receipt = receipt_build(
         request=request, erased=erased, executed_by=_executed_by(actor=actor, origin=request.origin)
     )
-    with disable_auditlog():
-        request.save()
-    audit_event(
-        company_id=request.company_id,
+    save_audited(
+        request,
         actor=actor,
-        obj=request,
         action=LogEntry.Action.DELETE,
         event="erasure.execute",
         origin=request.origin,

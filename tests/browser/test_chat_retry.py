@@ -36,7 +36,9 @@ def test_a_stored_message_whose_answer_was_lost_is_retried_with_its_key_and_stor
     page.goto(f"{live_server.url}/chat/acme-web/")
     page.locator("#chat-input").fill("When are you open?")
     page.locator("#chat-send").click()
-    expect(page.locator(".msg.bot .body")).to_have_text(["Hello from Acme!", "Monday to Friday, 9 to 6."])
+    expect(page.locator(".msg.bot .body")).to_have_text(
+        ["Hello from Acme!", "Monday to Friday, 9 to 6."]
+    )
     expect(page.locator(".msg.visitor")).to_have_count(1)
     expect(page.locator("#chat-input")).to_have_value("")
     assert len(posts) == 2 and posts[0]["client_key"] == posts[1]["client_key"]

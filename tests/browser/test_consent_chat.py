@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import Membership
 from consent.models import ConsentRecord, ContactRequest
 from consent.services import contact_request
 from conversations.models import Conversation, Message, Visitor
@@ -73,7 +74,9 @@ def test_a_visitor_gives_contact_details_with_opt_in_and_withdraws_them(
     # An operator asks, with a purpose; the chat shows the form next to the request.
     conversation = Conversation.objects.get()
     contact_request(
-        conversation=conversation, purpose="So we can call you back.", actor=personas.bob
+        membership=Membership.objects.get(user=personas.bob),
+        conversation=conversation,
+        purpose="So we can call you back.",
     )
     form = page.locator(".hafen-consent-panel.contact")
     expect(form).to_contain_text("So we can call you back.")

@@ -1,6 +1,9 @@
 """The notice gate through the API: accept, decline, outdated versions, re-acceptance."""
 
 import pytest
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 
 from consent.models import ConsentRecord
 from consent.selectors import notice_to_accept
@@ -149,3 +152,26 @@ def test_it_shows_the_notice_in_the_inbox_language_when_translated(client, perso
     personas.inbox_a.save()
     notice = api(client, "get", "/chat/acme-web/notice").json()["notice"]
     assert (notice["language"], notice["title"]) == ("de", "Datenschutz")
+
+
+def test_chatting_and_giving_contact_details_are_refused_alike_while_the_notice_is_owed(
+    client, personas, gated
+):
+    # one check (consent.services.notice_require): same code, message and version
+    token = api(client, "post", "/chat/acme-web/notice/accept", {"version": 1}).json()["token"]
+    publish_notice(personas.company_a, version=2)
+    chat = api(client, "post", "/chat/acme-web/conversations", {}, token=token)
+    contact = api(
+        client,
+        "post",
+        "/chat/acme-web/contact",
+        {"email": "a@example.org", "purpose": "Call back.", "opt_in": True},
+        token=token,
+    )
+    assert chat.status_code == contact.status_code == 403
+    message = "Please read and accept the privacy notice before chatting."
+    assert contact.json() == {"error": "notice_required", "message": message, "notice_version": 2}
+    # the chat endpoints answer in the request's language (here the site's), the
+    # consent endpoints in the inbox's: the same text, translated
+    with translation.override(settings.LANGUAGE_CODE):
+        assert chat.json() == {**contact.json(), "message": gettext(message)}

@@ -7,11 +7,23 @@ the team grants but never reply or erase.
 """
 
 import pytest
+from auditlog.models import LogEntry
 from django.urls import NoReverseMatch, reverse
+from guardian.shortcuts import assign_perm
 
-from accounts import rights
-from accounts.services import membership_set, rights_set, team_create, team_member_add
+from accounts.models import Membership
+from accounts.services import membership_set, team_create, team_member_add
+from consent.models import ContactRequest
+from consent.services import contact_request
+from conversations import rights
 from conversations.models import Message
+from conversations.rights import NotAllowed
+from conversations.services.operator import (
+    conversation_reply,
+    conversation_take_over,
+    personal_data_reveal,
+)
+from conversations.services.rights import rights_set
 from tests.conversations.console_helpers import conversation_in
 from tests.factories import UserFactory
 
@@ -61,12 +73,15 @@ def test_the_permission_matrix(personas, client, role, grant, inbox_name):
     client.force_login(user)
     ids = {"conversation_id": conversation.pk}
 
-    # accounts.rights, the one place that answers it
+    # conversations.rights, the one place that answers it (the erasure pages ask has_right(ERASE))
     for right in rights.RIGHTS:
         assert rights.has_right(membership=membership, inbox_id=inbox.pk, right=right) == (
             right in allowed
         ), right
-    assert rights.can_erase(membership=membership, inbox_id=inbox.pk) == (rights.ERASE in allowed)
+    assert rights.has_right(membership=membership, inbox_id=inbox.pk, right=rights.ERASE) == (
+        rights.ERASE in allowed
+    )
+    assert rights.rights_on_inbox(membership=membership, inbox_id=inbox.pk) == allowed
 
     # list
     listed = client.get(reverse("conversations:list")).content.decode()
@@ -105,3 +120,70 @@ def test_the_permission_matrix(personas, client, role, grant, inbox_name):
     assert Message.objects.filter(conversation=conversation, sender="operator").exists() == (
         rights.REPLY in allowed
     )
+
+
+# --- services answer the rights question; pages only translate the answer ----
+
+
+def _membership(user):
+    return Membership.objects.get(user=user)
+
+
+def test_the_services_refuse_before_they_look_at_anything_else(personas):
+    """A viewer of inbox_a: each service raises NotAllowed, even for empty input,
+    and writes nothing (no message, no contact request, no audit entry)."""
+    conversation = conversation_in(personas.inbox_a)
+    charlie = _membership(personas.charlie)
+    entries_before = LogEntry.objects.count()
+    with pytest.raises(NotAllowed):
+        conversation_reply(membership=charlie, conversation=conversation, text="")
+    with pytest.raises(NotAllowed):
+        conversation_take_over(membership=charlie, conversation=conversation)
+    with pytest.raises(NotAllowed):
+        personal_data_reveal(membership=charlie, conversation=conversation, reason="")
+    with pytest.raises(NotAllowed):
+        contact_request(membership=charlie, conversation=conversation, purpose="")
+    with pytest.raises(NotAllowed):
+        rights.require_right(
+            membership=charlie, inbox_id=personas.inbox_a.pk, right=rights.PERSONAL_DATA
+        )
+    assert not Message.objects.filter(conversation=conversation).exclude(sender="bot").exists()
+    assert not ContactRequest.objects.exists()
+    assert LogEntry.objects.count() == entries_before
+
+
+def test_the_contact_request_service_asks_the_rights_module_itself(personas):
+    conversation = conversation_in(personas.inbox_a)
+    bob = _membership(personas.bob)  # may reply on inbox_a
+    request = contact_request(membership=bob, conversation=conversation, purpose="Call back")
+    assert request.requested_by_id == personas.bob.pk
+    shop = conversation_in(personas.inbox_a2)  # bob may not even see it
+    with pytest.raises(NotAllowed):
+        contact_request(membership=bob, conversation=shop, purpose="Call back")
+
+
+@pytest.mark.parametrize(
+    "user, inbox_name, action, data, status",
+    [
+        ("charlie", "inbox_a", "conversations:reply", {"text": ""}, 403),
+        ("charlie", "inbox_a", "conversations:reply", {"text": "x" * 5000}, 403),
+        ("bob", "inbox_a", "conversations:reveal", {"reason": ""}, 403),
+        # bob sees inbox_a2 (granted below) but may not reply there
+        ("bob", "inbox_a2", "consent:request_contact", {"purpose": ""}, 404),
+        # with the right, the same invalid forms are the form's 400 (or a message)
+        ("bob", "inbox_a", "conversations:reply", {"text": ""}, 400),
+        ("alice", "inbox_a", "conversations:reveal", {"reason": ""}, 400),
+        ("bob", "inbox_a", "consent:request_contact", {"purpose": ""}, 302),
+    ],
+)
+def test_a_page_translates_the_services_refusal_even_for_an_invalid_form(
+    personas, login, user, inbox_name, action, data, status
+):
+    assign_perm("conversations.view_conversations", personas.support.group, personas.inbox_a2)
+    conversation = conversation_in(getattr(personas, inbox_name))
+    response = login(getattr(personas, user)).post(
+        reverse(action, kwargs={"conversation_id": conversation.pk}), data
+    )
+    assert response.status_code == status
+    assert not Message.objects.filter(conversation=conversation, sender="operator").exists()
+    assert not ContactRequest.objects.exists()

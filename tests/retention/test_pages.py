@@ -213,7 +213,6 @@ def test_an_anonymous_user_is_sent_to_the_login_page(client, personas):
 
 
 def test_an_operator_with_the_erase_right_erases_from_the_console(personas, login):
-    pytest.importorskip("accounts.rights")
     assign_perm("conversations.erase_conversations", personas.support.group, personas.inbox_a)
     conv = make_conversation(inbox=personas.inbox_a, now=timezone.now(), age_days=1)
     client = login(personas.bob)

@@ -1,13 +1,37 @@
-"""Seed the demo companies. Idempotent: a second run changes nothing."""
+"""Seed the demo companies. Idempotent: a second run changes nothing and does not fail.
+
+Every row is written through the services (accounts, conversations, consent,
+retention), so demo data passes the same checks and leaves the same audit
+entries as data an admin creates. What exists already is kept as it is (a
+role, a team's members or rights changed in the console stay changed); only
+what is missing is created.
+
+It imports every app, so by the layering rule it belongs with the site
+(chatbot_site), not in accounts; moving it keeps `manage.py seed_demo` as is.
+"""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
 from accounts.models import Company, Membership, Team
-from accounts.services import company_create, membership_set, team_create
-from conversations.models import FaqEntry, Inbox
+from accounts.selectors import company_get_by_slug, team_list
+from accounts.services import (
+    company_create,
+    membership_set,
+    team_create_by,
+    team_member_add_by,
+    user_create,
+)
+from consent.selectors import notice_list
+from consent.services import notice_create_draft, notice_publish
+from conversations.models import Inbox
+from conversations.rights import REPLY, VIEW, team_grants
+from conversations.selectors.inboxes import inbox_list
+from conversations.services.inboxes import faq_entry_create, inbox_create
+from conversations.services.rights import rights_set
+from retention.services.policy import policy_get_or_create
 
 DEMO_PASSWORD = "hafen-demo"
 
@@ -62,6 +86,30 @@ FAQ = [
 ]
 
 
+COMPANIES = {
+    "demo": {
+        "name": "Demo GmbH",
+        "country": "DE",
+        "language": "de",
+        "data_location": "EU (Frankfurt am Main, Germany)",
+        "privacy_contact": "Datenschutzbeauftragte, Demo GmbH, datenschutz@demo.example",
+    },
+    "other": {
+        "name": "Other Ltd",
+        "country": "IE",
+        "language": "en",
+        "data_location": "EU (Dublin, Ireland)",
+        "privacy_contact": "privacy@other.example",
+    },
+}
+
+# (team, member, rights on the demo inbox), granted when the team is created
+TEAMS = [
+    ("Support", "demo-operator", (VIEW, REPLY)),
+    ("Quality", "demo-viewer", (VIEW,)),
+]
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo companies (Demo GmbH, Other Ltd), their users, teams, inbox and "
@@ -70,82 +118,29 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        demo = Company.objects.filter(slug="demo").first() or company_create(
-            slug="demo",
-            name="Demo GmbH",
-            country="DE",
-            language="de",
-            data_location="EU (Frankfurt am Main, Germany)",
-            privacy_contact="Datenschutzbeauftragte, Demo GmbH, datenschutz@demo.example",
-        )
-        other = Company.objects.filter(slug="other").first() or company_create(
-            slug="other",
-            name="Other Ltd",
-            country="IE",
-            language="en",
-            data_location="EU (Dublin, Ireland)",
-            privacy_contact="privacy@other.example",
-        )
-        companies = {"demo": demo, "other": other}
-        User = get_user_model()
-        users = {}
-        for username, slug, role in USERS:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = User.objects.create_user(username=username, password=DEMO_PASSWORD)
-            if not Membership.objects.filter(user=user, company=companies[slug]).exists():
-                membership_set(user=user, company=companies[slug], role=role)
-            users[username] = user
-
-        inbox = Inbox.objects.filter(company=demo).first()
-        if inbox is None:
-            inbox = Inbox.objects.create(
-                company=demo,
-                name="Website",
-                language="de",
-                public_key="demo-website",
-                greeting="Hallo! Ich bin der Hafen-Bot von Demo GmbH. Wie kann ich helfen?",
-                allowed_origins="http://127.0.0.1:8000\nhttp://localhost:8000",
-                resume_enabled=True,
-            )
-            for position, (questions, answer) in enumerate(FAQ):
-                FaqEntry.objects.create(
-                    company=demo,
-                    inbox=inbox,
-                    questions=questions,
-                    answer=answer,
-                    position=position,
-                    asks_for_contact=questions.startswith("Rückruf"),
-                )
-        if not Inbox.objects.filter(company=other).exists():
-            Inbox.objects.create(
+        companies = {
+            slug: company_get_by_slug(slug=slug) or company_create(slug=slug, **fields)
+            for slug, fields in COMPANIES.items()
+        }
+        demo, other = companies["demo"], companies["other"]
+        users = {
+            username: _user_with_membership(username, company=companies[slug], role=role)
+            for username, slug, role in USERS
+        }
+        inbox = _demo_inbox(demo)
+        if not inbox_list(company=other).exists():
+            inbox_create(
                 company=other, name="Support", language="en", greeting="Hi! How can we help?"
             )
-
-        support = Team.objects.filter(company=demo, name="Support").first()
-        if support is None:
-            support = team_create(company=demo, name="Support")
-            support.group.user_set.add(users["demo-operator"])
-            for perm in ("view_conversations", "reply_conversations"):
-                assign_perm(f"conversations.{perm}", support.group, inbox)
-        quality = Team.objects.filter(company=demo, name="Quality").first()
-        if quality is None:
-            quality = team_create(company=demo, name="Quality")
-            quality.group.user_set.add(users["demo-viewer"])
-            assign_perm("conversations.view_conversations", quality.group, inbox)
+        _demo_teams(demo, inbox=inbox, users=users)
 
         # retention: a default policy per demo company (kept if it exists)
-        from retention.services.policy import policy_get_or_create
-
         for company in companies.values():
             policy_get_or_create(company=company)
 
         # Consent: a published German privacy notice v1 (the inbox keeps
         # notice_required off; the admin switches it on under Privacy notices).
-        from consent.models import PrivacyNotice
-        from consent.services import notice_create_draft, notice_publish
-
-        if not PrivacyNotice.objects.filter(company=demo).exists():
+        if not notice_list(company_id=demo.pk):
             notice = notice_create_draft(
                 company=demo,
                 title="Datenschutzhinweis für den Chat",
@@ -155,6 +150,59 @@ class Command(BaseCommand):
             notice_publish(notice=notice, actor=users["demo-admin"])
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+
+def _user_with_membership(username: str, *, company: Company, role: str) -> AbstractBaseUser:
+    """The demo user, created with the demo password if missing; a membership if it has none."""
+    user = get_user_model()._default_manager.filter(username=username).first()
+    if user is None:
+        user = user_create(username=username, password=DEMO_PASSWORD)
+    if not user.memberships.filter(company=company).exists():
+        membership_set(user=user, company=company, role=role)
+    return user
+
+
+def _demo_inbox(demo: Company) -> Inbox:
+    """Demo GmbH's website inbox with its FAQ (both only if the company has no inbox yet)."""
+    inbox = inbox_list(company=demo).first()
+    if inbox is not None:
+        return inbox
+    inbox = inbox_create(
+        company=demo,
+        public_key="demo-website",
+        name="Website",
+        language="de",
+        greeting="Hallo! Ich bin der Hafen-Bot von Demo GmbH. Wie kann ich helfen?",
+        allowed_origins="http://127.0.0.1:8000\nhttp://localhost:8000",
+        resume_enabled=True,
+    )
+    for position, (questions, answer) in enumerate(FAQ):
+        faq_entry_create(
+            inbox=inbox,
+            questions=questions,
+            answer=answer,
+            position=position,
+            asks_for_contact=questions.startswith("Rückruf"),
+        )
+    return inbox
+
+
+def _demo_teams(demo: Company, *, inbox: Inbox, users: dict[str, AbstractBaseUser]) -> None:
+    """The missing demo teams, each with its member and its rights on the demo inbox.
+
+    Rights go through rights_set (which sets the whole matrix), so the rights
+    every other team holds now are passed along unchanged.
+    """
+    existing = {team.name for team in team_list(company=demo)}
+    new_grants: set[tuple[int, int, str]] = set()
+    for name, username, rights in TEAMS:
+        if name in existing:
+            continue
+        team: Team = team_create_by(company=demo, name=name, actor=None)
+        team_member_add_by(team=team, user=users[username], actor=None)
+        new_grants |= {(team.pk, inbox.pk, right) for right in rights}
+    if new_grants:
+        rights_set(company=demo, grants=set(team_grants(company=demo)) | new_grants, actor=None)
 
 
 DEMO_NOTICE = """Verantwortlich für diesen Chat ist die Demo GmbH. Fragen zum Datenschutz beantwortet unsere Datenschutzbeauftragte unter datenschutz@demo.example.
