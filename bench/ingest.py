@@ -32,17 +32,18 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from bench.common import PY, bench_env, free_port, fresh_database, start_gunicorn  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/hafen_bench"
 QUESTIONS = [
     "Wann haben Sie geöffnet?",
@@ -52,40 +53,6 @@ QUESTIONS = [
     "Welche Zahlungsarten gibt es?",
     "Which payment methods do you accept?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def bench_env(database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        LOG_LEVEL="WARNING",
-        HAFEN_RATE_INBOX_PER_MINUTE="0",
-        HAFEN_RATE_CONVERSATION_PER_MINUTE="0",
-        HAFEN_RATE_POLLS_PER_MINUTE="0",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
-def fresh_database(database_url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(database_url)
-    name = parsed.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to drop {name!r}: the benchmark database name must contain 'bench'")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -102,39 +69,6 @@ def prepare(env: dict[str, str]) -> None:
         "    c.execute('CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body text NOT NULL, "
         "created_at timestamptz NOT NULL)')",
     )
-
-
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "chatbot_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--keep-alive",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/chat/demo-website/config")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    sys.exit("gunicorn did not come up")
 
 
 def request(conn, method: str, path: str, body=None, token: str | None = None):
