@@ -1,4 +1,9 @@
-"""Reads for retention, legal holds, erasure and access requests; always scoped to a company."""
+"""Reads for retention, legal holds, erasure and access requests; always scoped to a company.
+
+The retention querysets (expired_*, strippable_*, unstripped_messages) are what a
+run acts on and what its dry-run preview counts: the run's batches lock and
+delete exactly the rows these select (retention.services.batches).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,72 @@ from datetime import datetime
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Company, Membership
+from chatbot_site.lib.audit import audit_entries_for_company
 from chatbot_site.lib.crypto import blind_index, hash_token
 from consent.models import ConsentRecord
 from conversations.models import Conversation, Message, Visitor
+from retention.cutoffs import Cutoffs
 from retention.models import ErasureRequest, LegalHold, RetentionPolicy, RetentionRun
-from retention.services.purge import (
-    Cutoffs,
-    expired_audit_entries,
-    expired_conversations,
-    expired_visitors,
-    strippable_conversations,
-)
+
+# --------------------------------------------------------------------------- #
+# What a retention run acts on (and its preview counts)
+# --------------------------------------------------------------------------- #
+
+
+def expired_conversations(*, company_id: int, cutoffs: Cutoffs) -> QuerySet[Conversation]:
+    # index conv_company_activity (company_id, last_message_at DESC, id DESC)
+    return Conversation.objects.filter(
+        company_id=company_id, legal_hold=False, last_message_at__lt=cutoffs.conversation
+    )
+
+
+def strippable_conversations(*, company_id: int, cutoffs: Cutoffs) -> QuerySet[Conversation]:
+    """Unheld conversations that may hold messages at or before the personal-data cutoff
+    that have not been through the detector (personal_data_stripped_through below them).
+
+    Never stripped: the last message is that old, or the conversation started
+    before the cutoff (a long-running one: its first messages are that old).
+    Stripped through T before the cutoff: a message came after T.
+    """
+    # index conv_company_activity (company_id, last_message_at DESC, id DESC), filtered
+    cutoff = cutoffs.personal_data
+    never = Q(personal_data_stripped_through__isnull=True) & (
+        Q(last_message_at__lte=cutoff) | Q(started_at__lte=cutoff)
+    )
+    behind = Q(
+        personal_data_stripped_through__lt=cutoff,
+        last_message_at__gt=F("personal_data_stripped_through"),
+    )
+    return Conversation.objects.filter(company_id=company_id, legal_hold=False).filter(
+        never | behind
+    )
+
+
+def unstripped_messages(*, conversation_ids: list[int], cutoffs: Cutoffs) -> QuerySet[Message]:
+    """The messages of these conversations created at or before the personal-data
+    cutoff and after their conversation's high-water mark."""
+    # index message_conversation_id (conversation_id, id)
+    return Message.objects.filter(
+        conversation_id__in=conversation_ids, created_at__lte=cutoffs.personal_data
+    ).filter(
+        Q(conversation__personal_data_stripped_through__isnull=True)
+        | Q(created_at__gt=F("conversation__personal_data_stripped_through"))
+    )
+
+
+def expired_visitors(*, company_id: int, cutoffs: Cutoffs) -> QuerySet[Visitor]:
+    has_conversation = Conversation.objects.filter(visitor_id=OuterRef("pk"))
+    return Visitor.objects.filter(
+        company_id=company_id, last_seen_at__lt=cutoffs.personal_data
+    ).exclude(Exists(has_conversation))
+
+
+def expired_audit_entries(*, company_id: int, cutoffs: Cutoffs) -> QuerySet[LogEntry]:
+    # index auditlog_company_time ((additional_data -> 'company_id'), timestamp DESC)
+    return audit_entries_for_company(company_id).filter(timestamp__lt=cutoffs.audit)
 
 
 def companies_due(*, now: datetime) -> list[int]:

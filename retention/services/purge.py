@@ -1,4 +1,7 @@
-"""Retention runs: strip personal data and purge expired rows of one company, in batches.
+"""Retention runs: the steps and the run that strip personal data and purge expired rows.
+
+Reads: retention.selectors (cutoffs: retention.cutoffs); batches: .batches; every
+statement that deletes data, written out: .statements; the lock: .lock.
 
 Invariant: a run touches only rows of its own company whose window has passed
 and that are not under legal hold. Every batch is one transaction (ids selected
@@ -40,8 +43,6 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditlog.context import disable_auditlog
@@ -49,25 +50,31 @@ from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Least
 from django.utils import timezone
 
 from accounts.models import Company
-from chatbot_site.lib.audit import audit_entries_for_company
-from chatbot_site.lib.crypto import EncryptionKeyError, UndecryptableValue, encryption_keys_check
-from chatbot_site.lib.pii import redact
-from conversations.models import Conversation, Message, Visitor
+from chatbot_site.lib.crypto import EncryptionKeyError, UndecryptableValue
+from retention.cutoffs import Cutoffs, cutoffs_for
 from retention.models import RetentionPolicy, RetentionRun
+from retention.services.batches import (
+    RUN_COUNTERS,
+    Budget,
+    audit_batch,
+    conversation_counts,
+    conversations_delete_in_one_statement,
+    conversations_delete_statement_by_statement,
+    run_batch,
+    strip_batch,
+    visitor_batch,
+)
 from retention.services.lock import CompanyLock, LockLost, company_lock_acquire
 from retention.services.policy import next_run_after, policy_get_or_create
-from retention.services.rawdelete import NotCompilable, cascade_ctes, raw_delete
+from retention.services.statements import CONVERSATION_BATCH
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000  # conversations (or visitors) deleted per transaction
 STRIP_BATCH_SIZE = 200  # conversations stripped per transaction
-MESSAGE_CHUNK = 1000  # message bodies decrypted, redacted and re-encrypted per round
 AUDIT_BATCH_SIZE = 5000  # audit entries deleted per transaction
 MAX_BATCHES = 200  # per task invocation, all steps together; then it re-enqueues itself
 # Each invocation starts again at step 1 and every step spends at least one
@@ -76,442 +83,35 @@ MAX_BATCHES = 200  # per task invocation, all steps together; then it re-enqueue
 MIN_BATCHES = 5
 FAILURE_BACKOFF = timedelta(hours=1)
 INTERRUPTED = "interrupted"  # the error of a run whose holder died
-# What a run counts, as RetentionRun fields; batches add to them as they commit.
-RUN_COUNTERS = (
-    "conversations_deleted",
-    "messages_deleted",
-    "visitors_deleted",
-    "consent_records_deleted",
-    "conversations_stripped",
-    "messages_redacted",
-    "audit_entries_deleted",
-)
 
 
-@dataclass(frozen=True)
-class Cutoffs:
-    conversation: datetime
-    personal_data: datetime
-    audit: datetime
-
-    @classmethod
-    def for_policy(
-        cls,
-        *,
-        now: datetime,
-        conversation_days: int,
-        personal_data_days: int,
-        audit_days: int,
-    ) -> Cutoffs:
-        return cls(
-            conversation=now - timedelta(days=conversation_days),
-            personal_data=now - timedelta(days=personal_data_days),
-            audit=now - timedelta(days=audit_days),
-        )
-
-
-def cutoffs_for(*, policy: RetentionPolicy, now: datetime) -> Cutoffs:
-    return Cutoffs.for_policy(
-        now=now,
-        conversation_days=policy.conversation_days,
-        personal_data_days=policy.personal_data_days,
-        audit_days=policy.audit_days,
-    )
-
-
-@dataclass
-class Budget:
-    """Batches left in this invocation, what they did, and the run row that records it.
-
-    A batch calls record() inside its transaction (its counts reach the run's
-    row in the same commit as its changes) and spend() after the commit (the
-    in-memory totals, and the lock's renewal).
-    """
-
-    batches_left: int
-    counts: Counter = field(default_factory=Counter)
-    run_id: int | None = None
-    lock: CompanyLock | None = None
-    started: float = field(default_factory=time.monotonic)
-    keys_checked: bool = False
-
-    def record(self, delta: Counter) -> None:
-        """Inside the batch's transaction: add its counts to the run's row (one UPDATE)."""
-        changed = {name: delta[name] for name in RUN_COUNTERS if delta[name]}
-        if self.run_id is None or not changed:
-            return  # a batch that changed nothing needs no record before the summary
-        RetentionRun.objects.filter(pk=self.run_id).update(
-            batches=F("batches") + 1,
-            duration_ms=int((time.monotonic() - self.started) * 1000),
-            **{name: F(name) + n for name, n in changed.items()},
-        )
-
-    def spend(self, delta: Counter) -> None:
-        """After the batch committed: count it, and make sure the run still holds its lock."""
-        self.batches_left -= 1
-        self.counts["batches"] += 1
-        for name in (*RUN_COUNTERS, "legal_holds_deleted"):
-            self.counts[name] += delta[name]
-        if self.lock is not None:
-            self.lock.renew()
-
-
-def _batch(budget: Budget, work: Callable[[], Counter]) -> Counter:
-    """One batch: `work` and its record in one transaction, then the budget."""
-    with transaction.atomic():
-        counts = work()
-        budget.record(counts)
-    budget.spend(counts)
-    return counts
-
-
-# --------------------------------------------------------------------------- #
-# Querysets shared with the dry-run preview (retention.selectors)
-# --------------------------------------------------------------------------- #
-
-
-def expired_conversations(*, company_id: int, cutoffs: Cutoffs):
-    # index conv_company_activity (company_id, last_message_at DESC, id DESC)
-    return Conversation.objects.filter(
-        company_id=company_id, legal_hold=False, last_message_at__lt=cutoffs.conversation
-    )
-
-
-def strippable_conversations(*, company_id: int, cutoffs: Cutoffs):
-    """Unheld conversations that may hold messages at or before the personal-data cutoff
-    that have not been through the detector (personal_data_stripped_through below them).
-
-    Never stripped: the last message is that old, or the conversation started
-    before the cutoff (a long-running one: its first messages are that old).
-    Stripped through T before the cutoff: a message came after T.
-    """
-    # index conv_company_activity (company_id, last_message_at DESC, id DESC), filtered
-    cutoff = cutoffs.personal_data
-    never = Q(personal_data_stripped_through__isnull=True) & (
-        Q(last_message_at__lte=cutoff) | Q(started_at__lte=cutoff)
-    )
-    behind = Q(
-        personal_data_stripped_through__lt=cutoff,
-        last_message_at__gt=F("personal_data_stripped_through"),
-    )
-    return Conversation.objects.filter(company_id=company_id, legal_hold=False).filter(
-        never | behind
-    )
-
-
-def unstripped_messages(*, conversation_ids: list[int], cutoffs: Cutoffs):
-    """The messages of these conversations created at or before the personal-data
-    cutoff and after their conversation's high-water mark."""
-    # index message_conversation_id (conversation_id, id)
-    return Message.objects.filter(
-        conversation_id__in=conversation_ids, created_at__lte=cutoffs.personal_data
-    ).filter(
-        Q(conversation__personal_data_stripped_through__isnull=True)
-        | Q(created_at__gt=F("conversation__personal_data_stripped_through"))
-    )
-
-
-def expired_visitors(*, company_id: int, cutoffs: Cutoffs):
-    has_conversation = Conversation.objects.filter(visitor_id=OuterRef("pk"))
-    return Visitor.objects.filter(
-        company_id=company_id, last_seen_at__lt=cutoffs.personal_data
-    ).exclude(Exists(has_conversation))
-
-
-def expired_audit_entries(*, company_id: int, cutoffs: Cutoffs):
-    # index auditlog_company_time ((additional_data -> 'company_id'), timestamp DESC)
-    return audit_entries_for_company(company_id).filter(timestamp__lt=cutoffs.audit)
-
-
-# --------------------------------------------------------------------------- #
-# One batch each: a transaction that selects its ids with LIMIT and acts on them
-# --------------------------------------------------------------------------- #
-
-
-def _relaxed_commit() -> None:
-    """Inside a batch on PostgreSQL: do not wait for the WAL flush at commit, check FKs at once.
-
-    Safe because every batch is idempotent: a crash can lose only the last
-    batches committed, and the next run deletes those rows again. It saves one
-    fsync per batch, which is most of a batch's cost on a busy disk.
-    """
-    if connection.vendor == "postgresql" and not connection.savepoint_ids:
-        # Only when the batch is the outermost transaction: both settings last
-        # until its end. Immediate constraints: raw_delete goes children first,
-        # and checking each row as it goes is much cheaper than queueing a
-        # million deferred checks for the commit.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF; SET CONSTRAINTS ALL IMMEDIATE")
-
-
-def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
-    """Inside the batch's transaction: a batch of expired conversations with what hangs on them."""
-    deleted = _delete_expired_conversations(
-        company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
-    )
-    return Counter(
-        selected=deleted["selected"],
-        conversations_deleted=deleted[Conversation._meta.label],
-        messages_deleted=deleted[Message._meta.label],
-        legal_holds_deleted=deleted["retention.LegalHold"],
-        visitors_deleted=deleted[Visitor._meta.label],
-        consent_records_deleted=deleted["consent.ConsentRecord"],
-    )
+# A conversation batch: which form of the written-out deletes it takes.
+def _conversation_batch_statement() -> str | None:
+    """The one-statement form of a conversation batch where the database has it (PostgreSQL)."""
+    return CONVERSATION_BATCH if connection.vendor == "postgresql" else None
 
 
 def _delete_expired_conversations(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
     """Inside the batch's transaction: select, lock and delete up to batch_size conversations.
 
     Their messages, contact requests and legal-hold records go with them, and so
-    do their visitors once nothing else is left of them. On PostgreSQL this is
-    one statement (_conversation_batch_statement); elsewhere raw_delete.
+    do their visitors once nothing else is left of them: one statement on
+    PostgreSQL, one statement per table elsewhere (retention.services.statements).
     """
-    statement = _conversation_batch_statement() if connection.vendor == "postgresql" else None
-    if statement is not None:
-        return _delete_rows_in_one_statement(
-            statement=statement, company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
+    if _conversation_batch_statement() is not None:
+        return conversations_delete_in_one_statement(
+            company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
         )
-    rows = list(
-        expired_conversations(company_id=company_id, cutoffs=cutoffs)
-        .select_for_update(of=("self",))
-        .order_by("last_message_at", "id")
-        .values_list("id", "visitor_id")[:batch_size]
+    return conversations_delete_statement_by_statement(
+        company_id=company_id, cutoffs=cutoffs, batch_size=batch_size
     )
-    counts = Counter(selected=len(rows))
-    if rows:
-        _relaxed_commit()
-        counts.update(raw_delete(Conversation, where={"id__in": [r[0] for r in rows]}))
-        # Their visitors go in the same transaction once nothing else is left of them.
-        visitor_ids = list(
-            expired_visitors(company_id=company_id, cutoffs=cutoffs)
-            .filter(id__in={r[1] for r in rows})
-            .select_for_update(of=("self",))
-            .values_list("id", flat=True)
-        )
-        if visitor_ids:
-            # Locked and without conversations: none can appear before commit.
-            counts.update(
-                raw_delete(Visitor, where={"id__in": visitor_ids}, known_empty={Conversation})
-            )
-    return counts
 
 
-@dataclass(frozen=True)
-class BatchStatement:
-    sql: str
-    labels: tuple[str, ...]  # what the columns after the first (rows selected) count
-
-
-@functools.cache
-def _conversation_batch_statement() -> BatchStatement | None:
-    """PostgreSQL: a whole conversation batch as ONE statement; None if the models need raw_delete.
-
-    The same rows and locks as the portable path, in one round trip instead of a
-    dozen: `doomed` selects and locks (FOR UPDATE: a hold placed meanwhile is
-    re-checked and the row skipped) the oldest expired, unheld conversations of
-    the company, LIMIT without OFFSET; the cascade CTEs delete their messages,
-    contact requests and lifted legal-hold records; `gone` locks their visitors
-    that are not seen within the personal-data window and have no conversation
-    outside this batch, and those go with their consent records. The foreign
-    keys are checked when the statement ends (see _relaxed_commit): a visitor
-    who got a new conversation meanwhile makes the batch fail and roll back.
-    """
-    try:
-        conversation = cascade_ctes(Conversation, source="doomed", prefix="c")
-        visitor = cascade_ctes(
-            Visitor, source="gone", prefix="v", known_empty=frozenset({Conversation})
-        )
-    except NotCompilable:
-        return None
-    qn = connection.ops.quote_name
-    conversations = qn(Conversation._meta.db_table)
-    visitors = qn(Visitor._meta.db_table)
-    ctes = [
-        f"doomed AS (SELECT id, visitor_id FROM {conversations} "
-        "WHERE company_id = %(company_id)s AND NOT legal_hold "
-        "AND last_message_at < %(conversation_cutoff)s "
-        "ORDER BY last_message_at, id LIMIT %(limit)s FOR UPDATE)",
-        *conversation.ctes,
-        f"conversations AS (DELETE FROM {conversations} WHERE id IN (SELECT id FROM doomed) "
-        "AND company_id = %(company_id)s AND NOT legal_hold RETURNING id)",
-        f"gone AS (SELECT v.id FROM {visitors} v WHERE v.id IN (SELECT visitor_id FROM doomed) "
-        "AND v.company_id = %(company_id)s AND v.last_seen_at < %(personal_data_cutoff)s "
-        f"AND NOT EXISTS (SELECT 1 FROM {conversations} o WHERE o.visitor_id = v.id "
-        "AND o.id NOT IN (SELECT id FROM doomed)) FOR UPDATE)",
-        *visitor.ctes,
-        f"visitors AS (DELETE FROM {visitors} WHERE id IN (SELECT id FROM gone) RETURNING id)",
-    ]
-    counted = {
-        **conversation.counted,
-        **visitor.counted,
-        Conversation._meta.label: ("conversations",),
-        Visitor._meta.label: ("visitors",),
-    }
-    if set(conversation.counted) & set(visitor.counted):
-        return None  # one table reached from both sides: count it once, the portable way
-    labels = tuple(counted)
-    columns = ["(SELECT count(*) FROM doomed)"] + [
-        "(" + " + ".join(f"(SELECT count(*) FROM {name})" for name in counted[label]) + ")"
-        for label in labels
-    ]
-    sql = "WITH " + ",\n".join(ctes) + "\nSELECT " + ", ".join(columns)
-    return BatchStatement(sql=sql, labels=labels)
-
-
-def _delete_rows_in_one_statement(
-    *, statement: BatchStatement, company_id: int, cutoffs: Cutoffs, batch_size: int
-) -> Counter:
-    _relaxed_commit()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            statement.sql,
-            {
-                "company_id": company_id,
-                "conversation_cutoff": cutoffs.conversation,
-                "personal_data_cutoff": cutoffs.personal_data,
-                "limit": batch_size,
-            },
-        )
-        selected, *numbers = cursor.fetchone()
-    counts = Counter(selected=selected)
-    counts.update({label: n for label, n in zip(statement.labels, numbers, strict=True) if n})
-    return counts
-
-
-def _delete_visitor_batch(
-    *, company_id: int, cutoffs: Cutoffs, batch_size: int, after_id: int
-) -> Counter:
-    """Inside the batch's transaction: visitors left without conversations, after `after_id`."""
-    ids = list(
-        expired_visitors(company_id=company_id, cutoffs=cutoffs)
-        .filter(id__gt=after_id)
-        .select_for_update(of=("self",))
-        .order_by("id")
-        .values_list("id", flat=True)[:batch_size]
+def _delete_conversation_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
+    """Inside the batch's transaction: a batch of expired conversations with what hangs on them."""
+    return conversation_counts(
+        _delete_expired_conversations(company_id=company_id, cutoffs=cutoffs, batch_size=batch_size)
     )
-    counts = Counter(selected=len(ids), last_id=ids[-1] if ids else after_id)
-    if ids:
-        _relaxed_commit()
-        deleted = raw_delete(Visitor, where={"id__in": ids}, known_empty={Conversation})
-        counts["visitors_deleted"] = deleted[Visitor._meta.label]
-        counts["consent_records_deleted"] = deleted["consent.ConsentRecord"]
-    return counts
-
-
-def _save_bodies(messages: list[Message]) -> None:
-    """Write re-encrypted bodies; bulk_update would encrypt its CASE expression, not the text."""
-    body = Message._meta.get_field("body")
-    table = connection.ops.quote_name(Message._meta.db_table)
-    rows = [(body.get_db_prep_save(m.body, connection), m.redacted_count, m.pk) for m in messages]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET body = %s, redacted_count = %s WHERE id = %s", rows)
-
-
-def _redact_messages(
-    *,
-    conversation_ids: list[int],
-    cutoffs: Cutoffs,
-    region: str,
-    languages: dict,
-    renew: Callable[[], None],
-) -> int:
-    """Redact personal data in the messages of these conversations not yet through the
-    detector (unstripped_messages); returns the spans replaced.
-
-    A body no configured key decrypts raises UndecryptableValue: the batch rolls
-    back and nothing of it is marked stripped.
-    """
-    replaced = 0
-    last_id = 0
-    while True:
-        chunk = list(
-            unstripped_messages(conversation_ids=conversation_ids, cutoffs=cutoffs)
-            .filter(id__gt=last_id)
-            .order_by("id")
-            .only("id", "conversation_id", "body", "redacted_count")[:MESSAGE_CHUNK]
-        )
-        changed = []
-        for message in chunk:
-            text, n = redact(
-                message.body, region=region, language=languages[message.conversation_id]
-            )
-            if n:
-                message.body = text
-                message.redacted_count += n
-                replaced += n
-                changed.append(message)
-        if changed:
-            _save_bodies(changed)
-        if len(chunk) < MESSAGE_CHUNK:
-            return replaced
-        last_id = chunk[-1].id
-        renew()  # a strip batch can take a while: keep a lease alive between chunks
-
-
-@disable_auditlog()  # the updates below are the run's work, recorded in its summary
-def _strip_batch(
-    *, company: Company, cutoffs: Cutoffs, now: datetime, batch_size: int, budget: Budget
-) -> Counter:
-    """Inside the batch's transaction: strip up to batch_size conversations through the cutoff."""
-    rows = list(
-        strippable_conversations(company_id=company.pk, cutoffs=cutoffs)
-        .select_for_update(of=("self",))
-        .order_by("last_message_at", "id")
-        .values_list("id", "visitor_id", "inbox__language")[:batch_size]
-    )
-    counts = Counter(selected=len(rows))
-    if not rows:
-        return counts
-    if not budget.keys_checked:
-        # Before the first encrypted value this run reads: keys that do not fit
-        # the data are an error, never "nothing to redact".
-        encryption_keys_check()
-        budget.keys_checked = True
-    _relaxed_commit()
-    ids = [row[0] for row in rows]
-    counts["messages_redacted"] = _redact_messages(
-        conversation_ids=ids,
-        cutoffs=cutoffs,
-        region=company.country,
-        languages={row[0]: row[2] for row in rows},
-        renew=budget.lock.renew if budget.lock is not None else lambda: None,
-    )
-    # A visitor keeps their details while a conversation of theirs is inside the
-    # window (a message after the cutoff) or held; the last one to be stripped
-    # wipes them.
-    keeps = Conversation.objects.filter(visitor_id=OuterRef("pk")).filter(
-        Q(last_message_at__gt=cutoffs.personal_data) | Q(legal_hold=True)
-    )
-    counts["visitors_stripped"] = (
-        Visitor.objects.filter(company_id=company.pk, id__in={row[1] for row in rows})
-        .exclude(Exists(keeps))
-        .update(
-            name="",
-            email="",
-            phone="",
-            email_index="",
-            token_expires_at=Least(F("token_expires_at"), now),
-        )
-    )
-    # Every message up to the cutoff was read and redacted above: only now the mark.
-    counts["conversations_stripped"] = Conversation.objects.filter(id__in=ids).update(
-        personal_data_stripped_through=cutoffs.personal_data, personal_data_stripped_at=now
-    )
-    return counts
-
-
-def _delete_audit_batch(*, company_id: int, cutoffs: Cutoffs, batch_size: int) -> Counter:
-    """Inside the batch's transaction: the company's audit entries older than audit_days."""
-    ids = list(
-        expired_audit_entries(company_id=company_id, cutoffs=cutoffs)
-        .order_by()
-        .values_list("id", flat=True)[:batch_size]
-    )
-    counts = Counter(selected=len(ids))
-    if ids:
-        _relaxed_commit()
-        counts["audit_entries_deleted"] = LogEntry.objects.filter(id__in=ids)._raw_delete("default")
-    return counts
 
 
 # --------------------------------------------------------------------------- #
@@ -528,7 +128,7 @@ def purge_expired(
 ) -> bool:
     """Delete expired, unheld conversations (and what hangs on them), then orphaned visitors."""
     while budget.batches_left > 0:
-        counts = _batch(
+        counts = run_batch(
             budget,
             functools.partial(
                 _delete_conversation_batch,
@@ -543,10 +143,10 @@ def purge_expired(
         return False
     after_id = 0
     while budget.batches_left > 0:
-        counts = _batch(
+        counts = run_batch(
             budget,
             functools.partial(
-                _delete_visitor_batch,
+                visitor_batch,
                 company_id=company.pk,
                 cutoffs=cutoffs,
                 batch_size=batch_size,
@@ -571,10 +171,10 @@ def strip_personal_data(
     through each conversation's high-water mark) and wipe contact details of visitors
     with nothing left inside the window."""
     while budget.batches_left > 0:
-        counts = _batch(
+        counts = run_batch(
             budget,
             functools.partial(
-                _strip_batch,
+                strip_batch,
                 company=company,
                 cutoffs=cutoffs,
                 now=now,
@@ -592,10 +192,10 @@ def purge_audit_entries(
 ) -> bool:
     """Delete the company's audit entries older than audit_days."""
     while budget.batches_left > 0:
-        counts = _batch(
+        counts = run_batch(
             budget,
             functools.partial(
-                _delete_audit_batch, company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size
+                audit_batch, company_id=company.pk, cutoffs=cutoffs, batch_size=batch_size
             ),
         )
         if counts["selected"] < batch_size:

@@ -186,7 +186,7 @@ def test_an_injected_failure_rolls_back_only_that_batch_and_the_next_run_complet
     _policy(personas.company_a)
     old = [make_conversation(inbox=personas.inbox_a, now=now, age_days=100) for _ in range(5)]
     # The step every batch runs inside its transaction, on PostgreSQL (one
-    # statement) and elsewhere (raw_delete) alike.
+    # statement) and elsewhere (one statement per table) alike.
     original = purge._delete_expired_conversations
     calls = {"n": 0}
 
