@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Company, Membership, Team
 from chatbot_site.lib.audit import audit_event
+from chatbot_site.lib.errors import ServiceError
 
 
 @transaction.atomic
@@ -70,8 +71,10 @@ def user_create(*, username: str, password: str, email: str = "", **extra) -> Ab
 # (conversations.services.rights), which also deletes teams that hold rights.
 
 
-class TeamError(ValueError):
+class TeamError(ServiceError):
     """A team change that cannot be made; the message is shown to the admin."""
+
+    code = "team_invalid"
 
 
 def _audit_team(*, team: Team, actor, event: str, action: int, **data) -> None:

@@ -1,7 +1,9 @@
 """The JSON API (django-ninja), described at /api/openapi.json.
 
 Each app adds its own router; every error is JSON {"error": code, "message": text}
-and never echoes message text or personal data: client errors (4xx), and also
+and never echoes message text or personal data: client errors (4xx: a
+chatbot_site.lib.errors.ServiceError raised by a service or an API module,
+with its status, extra fields and headers), and also
 a database that cannot be reached (503 with Retry-After), a body over the cap
 (413) and any unexpected exception (500, logged without its message). Errors
 that happen outside ninja under /api/ (no such URL, a middleware failing) are
@@ -16,6 +18,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from chatbot_site.lib import faults
+from chatbot_site.lib.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -28,26 +31,6 @@ api = NinjaAPI(
 )
 
 
-class ApiError(Exception):
-    """A client error with a human-readable message: raise ApiError(409, "...", code="closed")."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str,
-        headers: dict | None = None,
-        extra: dict | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.headers = headers or {}
-        self.extra = extra or {}
-
-
 def error_response(request: HttpRequest, status: int, code: str, message: str, **extra):
     response = api.create_response(
         request, {"error": code, "message": str(message), **extra}, status=status
@@ -55,8 +38,9 @@ def error_response(request: HttpRequest, status: int, code: str, message: str, *
     return response
 
 
-@api.exception_handler(ApiError)
-def _api_error(request: HttpRequest, exc: ApiError):
+@api.exception_handler(ServiceError)
+def _service_error(request: HttpRequest, exc: ServiceError):
+    """Every refusal of a service or an API module (chatbot_site.lib.errors), the one place."""
     response = error_response(request, exc.status, exc.code, exc.message, **exc.extra)
     for name, value in exc.headers.items():
         response[name] = value

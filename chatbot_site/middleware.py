@@ -1,4 +1,5 @@
-"""Project middleware: the audit actor without a session lookup, and FaultMiddleware."""
+"""Project middleware: the audit actor without a session lookup, FaultMiddleware, and
+ServiceErrorMiddleware (the one place a service's refusal becomes a page)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import sys
 
 from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.handlers.exception import response_for_exception
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from chatbot_site.lib import faults
+from chatbot_site.lib.errors import NotAllowed, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +160,40 @@ def _as_json(response: HttpResponse) -> JsonResponse:
         if header in response:
             replaced[header] = response[header]
     return replaced
+
+
+# --- service errors on pages ---------------------------------------------------
+
+
+class ServiceErrorMiddleware:
+    """A ServiceError (chatbot_site.lib.errors) that leaves a page's view, as a page.
+
+    The API answers them in chatbot_site.api; this is the one place for pages:
+
+    - NotAllowed is the 403 page (Django's handler403), whichever service
+      refused; views do not catch it to re-raise PermissionDenied.
+    - Any other ServiceError the view did not show itself (a view that
+      re-renders a form catches it and puts `message` on the form) becomes a
+      flash message and a redirect back to the page the request came from
+      (Post/Redirect/Get), or, without a same-site Referer, a plain page with
+      the error's status and message.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, ServiceError) or _is_api(request):
+            return None
+        if isinstance(exception, NotAllowed):
+            return response_for_exception(request, PermissionDenied(str(exception)))
+        back = request.headers.get("Referer", "")
+        if back and url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            messages.error(request, str(exception))
+            return HttpResponseRedirect(back)
+        return _page(exception.status, "Request refused", escape(str(exception)))

@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.CurrentCompanyMiddleware",
     "chatbot_site.middleware.AuditlogMiddleware",
+    # Pages: NotAllowed is the 403 page, another ServiceError a message (lib/errors.py).
+    "chatbot_site.middleware.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "chatbot_site.urls"

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import admin_required, membership_required
 from accounts.models import Membership
 from accounts.selectors import company_get_by_slug
+from chatbot_site.lib.errors import NotAllowed
 from chatbot_site.lib.tenancy import get_for_company_or_404
 from consent import selectors, services
 from consent.forms import ContactRequestForm, NoticeForm
 from consent.models import PrivacyNotice
 from consent.services import ConsentError
 from conversations.models import Inbox
-from conversations.rights import NotAllowed
 from conversations.selectors.console import conversation_get_for_console
 
 
@@ -184,6 +184,8 @@ def contact_request_view(request: HttpRequest, conversation_id: int) -> HttpResp
             purpose=form.cleaned_data["purpose"] if valid else "",
         )
     except NotAllowed:
+        # Not the 403 page: a conversation whose contact details this operator may
+        # not ask for is answered like one that does not exist (404).
         raise Http404("No such page.") from None
     except ConsentError as exc:
         if valid:

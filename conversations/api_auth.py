@@ -1,13 +1,13 @@
 """Resolving the inbox and the visitor of a chat API request.
 
 Visitors authenticate with `Authorization: Bearer <token>`; an unknown inbox is a
-404, a missing, wrong or expired token a 401, both as JSON ApiErrors.
+404, a missing, wrong or expired token a 401, both ServiceErrors (JSON errors).
 """
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from chatbot_site.api import ApiError
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Inbox, Visitor
 from conversations.selectors.visitors import inbox_get_by_public_key, visitor_get_by_token
 
@@ -21,18 +21,18 @@ def bearer_token(request: HttpRequest) -> str:
 def inbox_or_404(public_key: str) -> Inbox:
     inbox = inbox_get_by_public_key(public_key=public_key)
     if inbox is None:
-        raise ApiError(404, _("This chat does not exist."), code="unknown_inbox")
+        raise ServiceError(_("This chat does not exist."), code="unknown_inbox", status=404)
     return inbox
 
 
 def visitor_or_401(request: HttpRequest, *, inbox: Inbox) -> Visitor:
     token = bearer_token(request)
     if not token:
-        raise ApiError(401, _("A visitor token is required."), code="token_missing")
+        raise ServiceError(_("A visitor token is required."), code="token_missing", status=401)
     visitor = visitor_get_by_token(inbox=inbox, token=token)
     if visitor is None:
-        raise ApiError(
-            401, _("This visitor token is not valid or has expired."), code="token_invalid"
+        raise ServiceError(
+            _("This visitor token is not valid or has expired."), code="token_invalid", status=401
         )
     return visitor
 

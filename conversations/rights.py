@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company, Membership, Team
+from chatbot_site.lib.errors import NotAllowed
 from conversations.models import Inbox, InboxGroupObjectPermission
 
 VIEW = "view_conversations"
@@ -60,10 +61,6 @@ ROLE_EXCLUDED: dict[str, frozenset[str]] = {
 }
 
 _CACHE_ATTR = "_hafen_inbox_rights"
-
-
-class NotAllowed(PermissionError):
-    """The membership lacks the right for this action on this inbox."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ def rights_on_inbox(*, membership: Membership, inbox_id: int) -> frozenset[str]:
 def require_right(*, membership: Membership, inbox_id: int, right: str) -> None:
     """The services' check: raise NotAllowed unless the membership holds `right` here."""
     if not has_right(membership=membership, inbox_id=inbox_id, right=right):
-        raise NotAllowed(right)
+        raise NotAllowed(_("You do not have the right to do this here."))
 
 
 # --- who was granted what (admin pages, transparency) ----------------------

@@ -2,6 +2,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from chatbot_site.lib.errors import ServiceError, form_add_error
 from retention.models import RetentionPolicy
 from retention.services.policy import policy_validate
 
@@ -31,9 +32,8 @@ class RetentionPolicyForm(forms.ModelForm):
                 policy_validate(
                     conversation_days=conversation_days, personal_data_days=personal_data_days
                 )
-            except forms.ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    self.add_error(field, errors)
+            except ServiceError as exc:
+                form_add_error(self, exc)
         return data
 
 

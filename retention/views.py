@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import admin_required, membership_required
 from accounts.models import Membership
+from chatbot_site.lib.errors import ServiceError, form_add_error
 from chatbot_site.lib.tenancy import get_for_company_or_404
 from conversations.models import Conversation, Visitor
 from conversations.rights import ERASE, has_right
@@ -105,9 +105,8 @@ def hold_place(request: HttpRequest) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
                 )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field, errors)
+            except ServiceError as exc:
+                form_add_error(form, exc)
             else:
                 messages.success(
                     request,

@@ -99,7 +99,7 @@ def _new_draft(*, company: Company, content: NoticeContent) -> PrivacyNotice:
             % {"version": draft.version},
             code="draft_exists",
             status=409,
-            version=draft.version,
+            extra={"version": draft.version},
         )
     highest = PrivacyNotice.objects.filter(company=company).aggregate(v=Max("version"))["v"]
     return PrivacyNotice.objects.create(

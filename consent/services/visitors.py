@@ -100,7 +100,7 @@ def notice_accept(*, inbox: Inbox, visitor: Visitor | None, version: int) -> Acc
             % {"version": current.version},
             code="notice_outdated",
             status=409,
-            notice_version=current.version,
+            extra={"notice_version": current.version},
         )
     token = None
     if visitor is None:
@@ -131,7 +131,7 @@ def notice_require(*, inbox: Inbox, visitor: Visitor | None) -> None:
             _("Please read and accept the privacy notice before chatting."),
             code="notice_required",
             status=403,
-            notice_version=owed.version,
+            extra={"notice_version": owed.version},
         )
 
 
@@ -165,14 +165,15 @@ def _clean_phone(phone: str, *, region: str) -> str:
 def _clean_email(email: str) -> str:
     if not email:
         return ""
+    invalid = ConsentError(
+        _("This email address is not valid. Please check it."), code="email_invalid"
+    )
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise invalid
     try:
-        if len(email) > EMAIL_MAX_LENGTH:
-            raise ValidationError("too long")
         validate_email(email)
-    except ValidationError:
-        raise ConsentError(
-            _("This email address is not valid. Please check it."), code="email_invalid"
-        ) from None
+    except ValidationError:  # Django's validator; the service answers with its own error
+        raise invalid from None
     local, _at, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
 

@@ -2,9 +2,9 @@
 
 Every view resolves the conversation through conversation_get_for_console, so a
 conversation of another company or of an inbox the user may not see is a 404.
-Rights are checked by the services (conversations.services.operator); a view
-only translates NotAllowed into a 403 page and asks conversations.rights what
-to offer on the page.
+Rights are checked by the services (conversations.services.operator); their
+NotAllowed becomes the 403 page in chatbot_site.middleware.ServiceErrorMiddleware,
+and a view only asks conversations.rights what to offer on the page.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,7 +22,7 @@ from accounts.decorators import membership_required
 from accounts.models import Membership
 from conversations.forms import ReplyForm, TakeOverForm
 from conversations.models import Conversation
-from conversations.rights import ERASE, PERSONAL_DATA, REPLY, NotAllowed, inbox_ids, rights_on_inbox
+from conversations.rights import ERASE, PERSONAL_DATA, REPLY, inbox_ids, rights_on_inbox
 from conversations.selectors.console import (
     PAGE_SIZE,
     ConversationFilters,
@@ -204,8 +203,6 @@ def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpRespo
             conversation=conversation,
             reason=form.cleaned_data["reason"] if valid else "",
         )
-    except NotAllowed:
-        raise PermissionDenied("No right to see personal data here.") from None
     except OperatorError as exc:
         if valid:
             form.add_error("reason", str(exc))
@@ -231,8 +228,6 @@ def _action(request: HttpRequest, conversation_id: int, service, **kwargs) -> Ht
     )
     try:
         service(membership=membership, conversation=conversation, **kwargs)
-    except NotAllowed:
-        raise PermissionDenied("No right to do this here.") from None
     except OperatorError as exc:
         return _refused(request, conversation_id, error=str(exc))
     return redirect("conversations:detail", conversation_id=conversation.pk)
@@ -257,8 +252,6 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
             text=form.cleaned_data["text"] if valid else "",
             expected_assignee_id=form.expected_assignee_id() if valid else None,
         )
-    except NotAllowed:
-        raise PermissionDenied("No right to reply here.") from None
     except OperatorError as exc:
         if not valid:
             return _render_detail(request, conversation, status=400, reply_form=form)

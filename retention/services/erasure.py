@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Company
 from chatbot_site.lib.audit import audit_access, save_audited
 from chatbot_site.lib.crypto import sign, verify
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation, Visitor
 from retention.models import ErasureLedgerEntry, ErasureRequest
 from retention.selectors import subject_audit_entries
@@ -54,13 +55,13 @@ RECEIPT_KEYS = {
 }
 
 
-class ErasureError(Exception):
-    """The erasure cannot run; the message says why, for the admin or the visitor."""
+class ErasureError(ServiceError):
+    """The erasure cannot run; the message says why, for the admin or the visitor.
 
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    409 by default (gone, legal_hold); 503 when the ledger cannot be written.
+    """
+
+    status = 409
 
 
 def erasure_request_create(
@@ -219,6 +220,7 @@ def _ledger_write(
                 "erased. Please try again later or tell the administrator."
             ),
             code="ledger_unavailable",
+            status=503,
         ) from None
 
 

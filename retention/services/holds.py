@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation
 from retention.models import LegalHold
 
@@ -27,7 +27,9 @@ def legal_hold_place(
 ) -> LegalHold:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": _("Say why the conversation is held.")})
+        raise ServiceError(
+            _("Say why the conversation is held."), code="reason_missing", field="reason"
+        )
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     hold = LegalHold.objects.create(
         company_id=locked.company_id, conversation=locked, reason=reason, placed_by=actor

@@ -42,6 +42,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Company
 from chatbot_site.lib.crypto import canonical_json
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Visitor
 from retention.models import ErasureRequest
 
@@ -61,8 +62,15 @@ LEDGER_KEYS = {
 MATCH_CHUNK = 2000
 
 
-class LedgerError(Exception):
-    """The ledger cannot be written or read; the message says which file and why."""
+class LedgerError(ServiceError):
+    """The ledger cannot be written or read; the message says which file and why.
+
+    For the administrator's command only (it names a path): the erasure service
+    turns it into ErasureError("ledger_unavailable") before anyone else sees it.
+    """
+
+    code = "ledger_unavailable"
+    status = 503
 
 
 def ledger_path() -> Path:

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditlog.models import LogEntry
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Company
 from chatbot_site.lib.audit import audit_event
+from chatbot_site.lib.errors import ServiceError
 from chatbot_site.lib.tasks import enqueue_or_defer
 from retention.models import RetentionPolicy
 
@@ -92,14 +92,14 @@ def policy_get_or_create(*, company: Company, now: datetime | None = None) -> Re
 
 def policy_validate(*, conversation_days: int, personal_data_days: int) -> None:
     if personal_data_days > conversation_days:
-        raise ValidationError(
-            {
-                "personal_data_days": _(
-                    "Personal data cannot be kept longer than the conversation it is in: "
-                    "choose at most %(days)s days."
-                )
-                % {"days": conversation_days}
-            }
+        raise ServiceError(
+            _(
+                "Personal data cannot be kept longer than the conversation it is in: "
+                "choose at most %(days)s days."
+            )
+            % {"days": conversation_days},
+            code="personal_data_days_too_long",
+            field="personal_data_days",
         )
 
 
