@@ -14,20 +14,32 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
 
-from chatbot_site.api import ApiError
 from consent import selectors, services
 from consent.models import ConsentRecord, PrivacyNotice
-from consent.services import ConsentError
-from conversations.api import limit_client, limit_public, limit_visitor_only
+from conversations.api import (
+    AUTH_ERRORS,
+    ERRORS,
+    INVALID,
+    ErrorOut,
+    NoticeRequiredOut,
+    limit_client,
+    limit_public,
+    limit_visitor_only,
+)
 from conversations.api_auth import inbox_or_404, visitor_or_401, visitor_or_none
 from conversations.models import Inbox, Visitor
 
 router = Router(tags=["consent"])
 
 
-class NoticeOut(Schema):
+# Schema names are unique across the API modules (they are global in the
+# OpenAPI document): hence ConsentNoticeOut and ConsentInfoOut.
+
+
+class ConsentNoticeOut(Schema):
     version: int
     language: str  # the inbox's language if the notice has that translation
     title: str
@@ -38,7 +50,7 @@ class NoticeOut(Schema):
 class NoticeStateOut(Schema):
     required: bool
     owed: bool
-    notice: NoticeOut | None
+    notice: ConsentNoticeOut | None
     transparency_url: str
 
 
@@ -52,18 +64,65 @@ class AcceptOut(Schema):
     message: str
 
 
-class MessageOut(Schema):
+class NoticeOutdatedOut(ErrorOut):
+    notice_version: int = Field(description="The current version, the one to accept.")
+
+
+class ConsentInfoOut(Schema):
     message: str
 
 
+def _no_default(schema: dict) -> None:
+    """For a field the server refuses without: the document shows no default."""
+    schema.pop("default", None)
+
+
+# The limits of consent.services.visitors, stated for the document only: the
+# service applies them after trimming (name and purpose with whitespace runs
+# collapsed) and refuses with a 400 that names the field, not a 422; without
+# `purpose`, with an `opt_in` other than true, or with neither an email nor a
+# phone number it refuses with 400 as well.
 class ContactIn(Schema):
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    purpose: str = ""
+    model_config = ConfigDict(
+        json_schema_extra={
+            "required": ["purpose", "opt_in"],
+            "anyOf": [
+                {"required": [field], "properties": {field: {"pattern": r"\S"}}}
+                for field in ("email", "phone")
+            ],
+        }
+    )
+
+    name: str = Field(
+        "", description="At most 200 characters.", json_schema_extra={"maxLength": 200}
+    )
+    email: str = Field(
+        "",
+        description="An email address (at most 254 characters); email or phone is required.",
+        json_schema_extra={"maxLength": 254},
+    )
+    phone: str = Field(
+        "",
+        description=(
+            "A valid phone number (at most 40 characters; national numbers in the "
+            "company's country); email or phone is required. Stored as E.164."
+        ),
+        json_schema_extra={"maxLength": 40},
+    )
+    purpose: str = Field(
+        "",
+        description="Why the details are given (required, at most 300 characters).",
+        json_schema_extra=lambda schema: (
+            schema.update(minLength=1, maxLength=300, pattern=r"\S") or _no_default(schema)
+        ),
+    )
     # Any JSON value: only the literal `true` counts as consent ("yes", 1, "on" do not),
     # and everything else gets the same clear 400 rather than a schema error.
-    opt_in: Any = False
+    opt_in: Any = Field(
+        False,
+        description="Must be the literal true (400 opt_in_required otherwise).",
+        json_schema_extra=lambda schema: schema.update(const=True) or _no_default(schema),
+    )
 
 
 class ContactOut(Schema):
@@ -75,8 +134,8 @@ class ContactOut(Schema):
 
 
 class RecordOut(Schema):
-    purpose: str
-    action: str
+    purpose: ConsentRecord.Purpose
+    action: ConsentRecord.Action
     notice_version: int | None
     purpose_text: str
     recorded_at: datetime
@@ -98,15 +157,11 @@ class ConsentsOut(Schema):
     records: list[RecordOut]
 
 
-def _fail(exc: ConsentError) -> ApiError:
-    return ApiError(exc.status, exc.message, code=exc.code, extra=exc.extra)
-
-
-def _notice_out(notice: PrivacyNotice | None, *, language: str) -> NoticeOut | None:
+def _notice_out(notice: PrivacyNotice | None, *, language: str) -> ConsentNoticeOut | None:
     if notice is None:
         return None
     shown_language, title, text = notice.in_language(language)
-    return NoticeOut(
+    return ConsentNoticeOut(
         version=notice.version,
         language=shown_language,
         title=title,
@@ -126,7 +181,7 @@ def _notice_state(inbox: Inbox, visitor: Visitor | None) -> NoticeStateOut:
     )
 
 
-@router.get("/chat/{public_key}/notice", response=NoticeStateOut)
+@router.get("/chat/{public_key}/notice", response={200: NoticeStateOut, **ERRORS})
 def notice_get(request: HttpRequest, public_key: str):
     """The current notice, whether this inbox requires it, and whether the visitor owes it."""
     inbox = inbox_or_404(public_key)
@@ -135,7 +190,17 @@ def notice_get(request: HttpRequest, public_key: str):
         return _notice_state(inbox, visitor_or_none(request, inbox=inbox))
 
 
-@router.post("/chat/{public_key}/notice/accept", response={200: AcceptOut, 201: AcceptOut})
+@router.post(
+    "/chat/{public_key}/notice/accept",
+    response={
+        200: AcceptOut,
+        201: AcceptOut,
+        400: ErrorOut,
+        409: NoticeOutdatedOut,
+        **ERRORS,
+        **INVALID,
+    },
+)
 def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
     """Accept the current notice; without a valid token an anonymous visitor is created.
 
@@ -145,10 +210,7 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
     limit_public(request, inbox)  # per client (public calls) and per inbox
     with translation.override(inbox.language):
         visitor = visitor_or_none(request, inbox=inbox)
-        try:
-            accepted = services.notice_accept(inbox=inbox, visitor=visitor, version=payload.version)
-        except ConsentError as exc:
-            raise _fail(exc) from None
+        accepted = services.notice_accept(inbox=inbox, visitor=visitor, version=payload.version)
         status = 201 if accepted.token else 200
         return Status(
             status,
@@ -160,13 +222,13 @@ def notice_accept(request: HttpRequest, public_key: str, payload: AcceptIn):
         )
 
 
-@router.post("/chat/{public_key}/notice/decline", response=MessageOut)
+@router.post("/chat/{public_key}/notice/decline", response={200: ConsentInfoOut, **ERRORS})
 def notice_decline(request: HttpRequest, public_key: str):
     """Declining stores nothing at all; the answer explains what that means."""
     inbox = inbox_or_404(public_key)
     limit_public(request, inbox)  # per client (public calls) and per inbox
     with translation.override(inbox.language):
-        return MessageOut(
+        return ConsentInfoOut(
             message=_(
                 "You declined the privacy notice. Nothing was stored. The chat can only "
                 "start once the notice is accepted; you can change your mind at any time."
@@ -174,7 +236,16 @@ def notice_decline(request: HttpRequest, public_key: str):
         )
 
 
-@router.post("/chat/{public_key}/contact", response={201: ContactOut})
+@router.post(
+    "/chat/{public_key}/contact",
+    response={
+        201: ContactOut,
+        400: ErrorOut,
+        403: NoticeRequiredOut,
+        **AUTH_ERRORS,
+        **INVALID,
+    },
+)
 def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
     """Store contact details, only with opt_in=true and a stated purpose."""
     inbox = inbox_or_404(public_key)
@@ -182,18 +253,15 @@ def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
     with translation.override(inbox.language):
         visitor = visitor_or_401(request, inbox=inbox)
         limit_visitor_only(visitor)
-        try:
-            services.notice_require(inbox=inbox, visitor=visitor)
-            details = services.contact_details_give(
-                visitor=visitor,
-                name=payload.name,
-                email=payload.email,
-                phone=payload.phone,
-                purpose=payload.purpose,
-                opt_in=payload.opt_in,
-            )
-        except ConsentError as exc:
-            raise _fail(exc) from None
+        services.notice_require(inbox=inbox, visitor=visitor)
+        details = services.contact_details_give(
+            visitor=visitor,
+            name=payload.name,
+            email=payload.email,
+            phone=payload.phone,
+            purpose=payload.purpose,
+            opt_in=payload.opt_in,
+        )
         return Status(
             201,
             ContactOut(
@@ -208,7 +276,7 @@ def contact_give(request: HttpRequest, public_key: str, payload: ContactIn):
         )
 
 
-@router.post("/chat/{public_key}/contact/withdraw", response=MessageOut)
+@router.post("/chat/{public_key}/contact/withdraw", response={200: ConsentInfoOut, **AUTH_ERRORS})
 def contact_withdraw(request: HttpRequest, public_key: str):
     """Wipe the visitor's contact details at once and record the withdrawal."""
     inbox = inbox_or_404(public_key)
@@ -217,12 +285,12 @@ def contact_withdraw(request: HttpRequest, public_key: str):
         visitor = visitor_or_401(request, inbox=inbox)
         limit_visitor_only(visitor)
         services.contact_details_withdraw(visitor=visitor)
-        return MessageOut(
+        return ConsentInfoOut(
             message=_("Your contact details have been deleted. Thank you for letting us know.")
         )
 
 
-@router.get("/chat/{public_key}/consents", response=ConsentsOut)
+@router.get("/chat/{public_key}/consents", response={200: ConsentsOut, **AUTH_ERRORS})
 def consents_get(request: HttpRequest, public_key: str):
     """The visitor's own consent state and history (their own details included)."""
     inbox = inbox_or_404(public_key)

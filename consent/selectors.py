@@ -1,13 +1,14 @@
 """Reads for consent: which notice a visitor must accept, whether contact consent stands."""
 
 from consent.models import ConsentRecord, ContactRequest, PrivacyNotice
+from conversations.chat_consent import CONTACT_ACTION_ATTR
 from conversations.models import Inbox, Visitor
 
 # The chat's hot lookup (conversations.selectors.chat.chat_auth_get) reads the
-# visitor's latest contact-consent action in its own query, with the SQL below,
-# and leaves it on the Visitor instance under this name (None: no record);
+# visitor's latest contact-consent action in its own query, with the SQL below
+# (installed as a hook of conversations/chat_consent.py), and leaves it on the
+# Visitor instance under CONTACT_ACTION_ATTR (None: no record);
 # visitor_has_contact_consent() then makes no query of its own.
-CONTACT_ACTION_ATTR = "_latest_contact_consent_action"
 
 
 def consent_latest(*, visitor: Visitor, purpose: str) -> ConsentRecord | None:

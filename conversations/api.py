@@ -17,24 +17,25 @@ client's address, user agent or referrer.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Body, Field, Query, Router, Schema, Status
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
-from chatbot_site.api import ApiError
 from chatbot_site.lib.crypto import hash_token
+from chatbot_site.lib.errors import ServiceError
 from chatbot_site.lib.ratelimit import Counter, client_ident, rate_limit_check
-from consent.selectors import notice_current, notice_to_accept
-from consent.services import ConsentError, notice_require
 from conversations.api_auth import bearer_token, inbox_or_404, visitor_or_401, visitor_or_none
+from conversations.chat_consent import notice_current, notice_require, notice_to_accept
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import chat_auth_get, message_list_after
 from conversations.services import chat as chat_services
-from conversations.services.chat import ChatError
+from conversations.services.chat import MAX_TEXT_LENGTH
 
 router = Router(tags=["chat"])
 
@@ -62,11 +63,11 @@ def _counter(scope: str, ident: object, setting: str, default: int) -> Counter:
 def _limit(*counters: Counter) -> None:
     retry_after = rate_limit_check(counters, window=60)
     if retry_after:
-        raise ApiError(
-            429,
+        raise ServiceError(
             _("Too many requests. Please wait %(seconds)d seconds and try again.")
             % {"seconds": retry_after},
             code="rate_limited",
+            status=429,
             headers={"Retry-After": str(retry_after)},
             extra={"retry_after": retry_after},
         )
@@ -168,26 +169,15 @@ def _notice_gate(inbox: Inbox, visitor: Visitor | None, *, settled: bool = False
 
     `settled`: the visitor_auth lookup already found nothing owed (no query).
     """
-    if settled:
-        return
-    try:
+    if not settled:
         notice_require(inbox=inbox, visitor=visitor)
-    except ConsentError as exc:
-        raise ApiError(exc.status, exc.message, code=exc.code, extra=exc.extra) from None
-
-
-def _chat_error(exc: ChatError) -> ApiError:
-    status = {
-        "invalid_text": 400,
-        "conversation_closed": 409,
-        "no_conversation": 409,
-        "conversation_busy": 409,
-        "visitor_erased": 410,
-    }
-    return ApiError(status.get(exc.code, 400), exc.message, code=exc.code)
 
 
 # --- schemas --------------------------------------------------------------
+
+
+# Component names are global in the OpenAPI document: every Schema class of the
+# API modules (conversations, consent, retention) has a name of its own.
 
 
 class ErrorOut(Schema):
@@ -196,14 +186,15 @@ class ErrorOut(Schema):
 
 
 class NoticeRequiredOut(ErrorOut):
-    notice_version: int
+    notice_version: int = Field(description="The version of the notice to accept.")
 
 
 class RateLimitedOut(ErrorOut):
-    retry_after: int = Field(description="Seconds to wait (also in the Retry-After header).")
+    error: Literal["rate_limited"]
+    retry_after: int = Field(ge=1, description="Seconds to wait (also in the Retry-After header).")
 
 
-class NoticeOut(Schema):
+class ChatNoticeOut(Schema):
     version: int
     title: str
     text: str
@@ -218,7 +209,9 @@ class ConfigOut(Schema):
     notice_required: bool = Field(
         description="True when a visitor must accept `notice` before chatting."
     )
-    notice: NoticeOut | None = Field(description="The current published privacy notice, if any.")
+    notice: ChatNoticeOut | None = Field(
+        description="The current published privacy notice, if any."
+    )
     transparency_url: str
 
 
@@ -256,9 +249,25 @@ class StartOut(Schema):
 
 CLIENT_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
+# What chat_text_clean() accepts, for the document only (the service checks it
+# and answers 400 invalid_text, not the 422 a schema check would give): after
+# trimming surrounding whitespace 1 to 4000 characters, first and last not
+# whitespace, no control character but \n, \t, \r, no lone surrogate.
+_NOT_ALLOWED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+TEXT_PATTERN = (
+    rf"^\s*[^\s{_NOT_ALLOWED}](?:[^{_NOT_ALLOWED}]{{0,{MAX_TEXT_LENGTH - 2}}}"
+    rf"[^\s{_NOT_ALLOWED}])?\s*$"
+)
+
 
 class MessageIn(Schema):
-    text: str = Field(description="1 to 4000 characters; no control characters but \\n, \\t.")
+    text: str = Field(
+        description=(
+            "1 to 4000 characters once surrounding whitespace is trimmed; no control "
+            "characters but \\n, \\t, \\r. Refused with 400 invalid_text."
+        ),
+        json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN},
+    )
     client_key: str | None = Field(
         None,
         pattern=CLIENT_KEY_PATTERN,
@@ -326,6 +335,9 @@ def posted_out(posted: chat_services.MessagePosted) -> dict:
     }
 
 
+_JSON = JSONRenderer()  # what ninja renders responses with (NinjaAPI's default renderer)
+
+
 def ok_response(request: HttpRequest, body: dict) -> HttpResponse:
     """A 200 with `body` as JSON, rendered as ninja renders a validated response.
 
@@ -335,9 +347,10 @@ def ok_response(request: HttpRequest, body: dict) -> HttpResponse:
     0.07 ms) is skipped; the schemas still document them, and
     test_chat_api checks the bodies against the schemas.
     """
-    from chatbot_site.api import api  # not at the top: chatbot_site.api imports this module
-
-    return api.create_response(request, body, status=200)
+    return HttpResponse(
+        _JSON.render(request, body, response_status=200),
+        content_type=f"{_JSON.media_type}; charset={_JSON.charset}",
+    )
 
 
 def transparency_url(inbox: Inbox) -> str:
@@ -365,10 +378,15 @@ def chat_config(*, inbox: Inbox) -> dict:
 
 
 # Every endpoint may also answer 413 (body over HAFEN_API_MAX_BODY_BYTES) and 503
-# with Retry-After (the database is unavailable), in the same shape.
+# with Retry-After (the database is unavailable), in the same shape; 404 is an
+# unknown inbox, 429 a rate limit (with Retry-After). An endpoint that reads a
+# body or a query answers 422 invalid_request when it does not fit its schema,
+# and one that reads a body 400 bad_request when the body is not JSON.
+# tests/test_openapi_contract.py checks every status answered is declared here.
 FAULTS = {413: ErrorOut, 503: ErrorOut}
 ERRORS = {404: ErrorOut, 429: RateLimitedOut, **FAULTS}
-AUTH_ERRORS = {401: ErrorOut, 404: ErrorOut, 429: RateLimitedOut, **FAULTS}
+AUTH_ERRORS = {401: ErrorOut, **ERRORS}
+INVALID = {422: ErrorOut}
 
 
 # --- endpoints ------------------------------------------------------------
@@ -393,8 +411,10 @@ def get_config(request: HttpRequest, public_key: str):
         201: StartOut,
         400: ErrorOut,
         403: NoticeRequiredOut,
+        409: ErrorOut,
         410: ErrorOut,
         **ERRORS,
+        **INVALID,
     },
     summary="Start or resume a conversation",
     description=(
@@ -413,12 +433,9 @@ def start_conversation(request: HttpRequest, public_key: str, payload: StartIn =
     if visitor is not None:
         visitor.inbox, visitor.company = inbox, inbox.company
     _notice_gate(inbox, visitor)
-    try:
-        started = chat_services.conversation_start(
-            inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
-        )
-    except ChatError as exc:
-        raise _chat_error(exc) from None
+    started = chat_services.conversation_start(
+        inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
+    )
     body = {
         "token": started.token or bearer_token(request),
         "resumed": not started.created,
@@ -438,6 +455,7 @@ def start_conversation(request: HttpRequest, public_key: str, payload: StartIn =
         409: ErrorOut,
         410: ErrorOut,
         **AUTH_ERRORS,
+        **INVALID,
     },
     summary="Post a visitor message (the bot answers in the same response)",
     description=(
@@ -459,35 +477,30 @@ def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
         conversation = chat_services.conversation_require_open(
             conversation=request.chat_conversation
         )
-    except chat_services.ConversationClosed as exc:
+    except chat_services.ConversationClosed:
         # A retry of a message stored before the conversation was closed.
         repeated = payload.client_key and chat_services.message_posted_by_key(
             inbox=inbox, conversation=request.chat_conversation, client_key=payload.client_key
         )
         if not repeated:
-            raise _chat_error(exc) from None
+            raise
         return ok_response(request, posted_out(repeated))
-    except ChatError as exc:
-        raise _chat_error(exc) from None
     limit_conversation(conversation)
     _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
-    try:
-        posted = chat_services.message_post(
-            inbox=inbox,
-            visitor=visitor,
-            conversation=conversation,
-            text=text,
-            client_key=payload.client_key,
-        )
-    except ChatError as exc:
-        raise _chat_error(exc) from None
+    posted = chat_services.message_post(
+        inbox=inbox,
+        visitor=visitor,
+        conversation=conversation,
+        text=text,
+        client_key=payload.client_key,
+    )
     return ok_response(request, posted_out(posted))
 
 
 @router.get(
     "/chat/{public_key}/messages",
     auth=visitor_auth,
-    response={200: MessagesOut, 409: ErrorOut, **AUTH_ERRORS},
+    response={200: MessagesOut, 409: ErrorOut, **AUTH_ERRORS, **INVALID},
     summary="New messages of the visitor's current conversation",
     operation_id="chat_list_messages",
 )
@@ -500,7 +513,7 @@ def list_messages(
     limit_polls(visitor)
     conversation = request.chat_conversation
     if conversation is None:
-        raise ApiError(409, _("Start a conversation first."), code="no_conversation")
+        raise chat_services.NoConversation(_("Start a conversation first."))
     messages = message_list_after(conversation=conversation, after_id=after)
     return ok_response(
         request,
@@ -527,19 +540,11 @@ def list_messages(
 def handover(request: HttpRequest, public_key: str):
     visitor: Visitor = request.auth
     inbox = request.chat_inbox
-    try:
-        conversation = chat_services.conversation_require_open(
-            conversation=request.chat_conversation
-        )
-    except ChatError as exc:
-        raise _chat_error(exc) from None
+    conversation = chat_services.conversation_require_open(conversation=request.chat_conversation)
     _notice_gate(inbox, visitor, settled=request.chat_notice_settled)
-    try:
-        messages = chat_services.conversation_handover(
-            inbox=inbox, conversation=conversation, visitor=visitor
-        )
-    except ChatError as exc:
-        raise _chat_error(exc) from None
+    messages = chat_services.conversation_handover(
+        inbox=inbox, conversation=conversation, visitor=visitor
+    )
     return {
         "conversation": conversation_out(conversation),
         "messages": [message_out(m) for m in messages],

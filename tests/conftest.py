@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from tests.personas import Personas, make_personas
@@ -29,3 +31,13 @@ def _fast_password_hashing(settings):
 def _erasure_ledger_in_tmp(settings, tmp_path):
     """Every erasure appends to the ledger file: tests keep theirs out of var/."""
     settings.HAFEN_ERASURE_LEDGER_PATH = str(tmp_path / "erasure-ledger.jsonl")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Each test counts rate limits in its own namespace; the limits are the defaults.
+
+    The chat API, the consent and self-service endpoints count per minute in the
+    cache; a test never inherits another test's counts.
+    """
+    settings.HAFEN_RATE_KEY_PREFIX = f"test-rl:{uuid.uuid4().hex}"

@@ -9,8 +9,6 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import Client
 
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
-
 pytestmark = pytest.mark.django_db
 
 CANARY = "Canary-Kowalski-4711"

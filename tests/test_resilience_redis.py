@@ -16,7 +16,7 @@ from django.test import override_settings
 from chatbot_site.lib import ratelimit
 from chatbot_site.lib.ratelimit import client_ident
 from tests.canary import raw_table_text
-from tests.conversations.chat_support import fresh_rate_limits, post  # noqa: F401
+from tests.conversations.chat_support import post
 
 pytestmark = pytest.mark.django_db
 

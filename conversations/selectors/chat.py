@@ -6,6 +6,7 @@ that leads with it or with the conversation.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -15,7 +16,11 @@ from django.dispatch import receiver
 
 from accounts.models import Company
 from chatbot_site.lib.db import prepared_cursor
-from consent.selectors import CONTACT_ACTION_ATTR, current_notice_id_sql, latest_consent_sql
+from conversations.chat_consent import (
+    CONTACT_ACTION_ATTR,
+    current_notice_id_sql,
+    latest_consent_sql,
+)
 from conversations.models import Conversation, FaqEntry, Inbox, Message, Visitor
 
 MESSAGES_PAGE = 200
@@ -148,13 +153,6 @@ _AUTH_PARTS = [
     ]
 ]
 
-# The latest contact-consent action; the current notice's id; the id of the
-# notice the visitor's latest notice consent grants (NULL if it withdraws).
-_CONTACT_ACTION = latest_consent_sql(purpose="contact", select="cr.action", visitor="v")
-_NOTICE_CURRENT_ID = current_notice_id_sql(company_id="i.company_id")
-_NOTICE_ACCEPTED_ID = latest_consent_sql(
-    purpose="notice", select="CASE WHEN cr.action = 'granted' THEN cr.notice_id END", visitor="v"
-)
 
 # Plan on PostgreSQL: the inbox by its unique public_key, the company by its
 # pk, the visitor by visitor_company_token (company_id, token_hash), its
@@ -162,11 +160,27 @@ _NOTICE_ACCEPTED_ID = latest_consent_sql(
 # scalar subqueries by consent_visitor (company_id, visitor_id, purpose) and
 # notice_unique_version (company_id, version). The LEFT JOIN keeps a visitor
 # who has no conversation yet (the conversation's columns are then NULL).
-_AUTH_SQL = f"""
-SELECT {", ".join(f"{alias}.{f.column}" for _m, alias, fields, _a in _AUTH_PARTS for f in fields)},
-  {_CONTACT_ACTION},
-  CASE WHEN i.notice_required THEN {_NOTICE_CURRENT_ID} END,
-  CASE WHEN i.notice_required THEN {_NOTICE_ACCEPTED_ID} END
+# The subqueries come from consent (hooks of conversations/chat_consent.py,
+# installed in ConsentConfig.ready()), so the statement is built on first use.
+@functools.cache
+def _auth_sql() -> str:
+    # The latest contact-consent action; the current notice's id; the id of the
+    # notice the visitor's latest notice consent grants (NULL if it withdraws).
+    contact_action = latest_consent_sql(purpose="contact", select="cr.action", visitor="v")
+    notice_current_id = current_notice_id_sql(company_id="i.company_id")
+    notice_accepted_id = latest_consent_sql(
+        purpose="notice",
+        select="CASE WHEN cr.action = 'granted' THEN cr.notice_id END",
+        visitor="v",
+    )
+    columns = ", ".join(
+        f"{alias}.{f.column}" for _m, alias, fields, _a in _AUTH_PARTS for f in fields
+    )
+    return f"""
+SELECT {columns},
+  {contact_action},
+  CASE WHEN i.notice_required THEN {notice_current_id} END,
+  CASE WHEN i.notice_required THEN {notice_accepted_id} END
 FROM conversations_inbox i
 JOIN accounts_company co ON co.id = i.company_id
 JOIN conversations_visitor v
@@ -177,6 +191,7 @@ WHERE i.public_key = %s
 ORDER BY c.id DESC
 LIMIT 1
 """
+
 
 _converters: dict[str, list] = {}
 
@@ -212,7 +227,7 @@ def chat_auth_get(*, public_key: str, token_hash: str, now) -> ChatAuth | None:
     """
     connection = connections[DEFAULT_DB_ALIAS]
     with prepared_cursor(connection) as cursor:
-        cursor.execute(_AUTH_SQL, [token_hash, now, public_key])
+        cursor.execute(_auth_sql(), [token_hash, now, public_key])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -3,7 +3,8 @@
 Invariants:
 - A visitor has at most one open conversation; a closed one takes no messages.
 - A visitor's text is stored only after consent.services.message_text_for_storage
-  (personal data is redacted without contact consent), and only encrypted
+  (reached through conversations/chat_consent.py, the hook consent installs:
+  personal data is redacted without contact consent), and only encrypted
   (Message.body is an EncryptedTextField).
 - Text is validated before anything is written; on any error nothing is stored.
 - Every write is conditional on the status it read (_messages_write): a visitor
@@ -34,7 +35,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chatbot_site.lib.db import prepared_cursor
-from consent.services import message_text_for_storage
+from chatbot_site.lib.errors import ServiceError
+from conversations.chat_consent import message_text_for_storage
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.selectors.chat import (  # noqa: F401 (re-exported)
     conversation_current_for_visitor,
@@ -64,14 +66,10 @@ OPEN_STATUSES = (
 )
 
 
-class ChatError(Exception):
+class ChatError(ServiceError):
     """A visitor request the chat refuses; `code` names it for the API."""
 
     code = "chat_error"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidText(ChatError):
@@ -80,22 +78,26 @@ class InvalidText(ChatError):
 
 class ConversationClosed(ChatError):
     code = "conversation_closed"
+    status = 409
 
 
 class NoConversation(ChatError):
     code = "no_conversation"
+    status = 409
 
 
 class VisitorErased(ChatError):
     """The visitor was erased while the request ran (the token no longer works)."""
 
     code = "visitor_erased"
+    status = 410
 
 
 class ConversationBusy(ChatError):
     """The status kept changing under a write (MAX_WRITE_ATTEMPTS lost races)."""
 
     code = "conversation_busy"
+    status = 409
 
 
 def chat_text_clean(text: str) -> str:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Membership
 from chatbot_site.lib import pii
 from chatbot_site.lib.audit import audit_access, audit_event
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation, Message, Visitor
 from conversations.rights import PERSONAL_DATA, REPLY, VIEW, require_right
 from conversations.selectors.console import conversation_messages
@@ -35,8 +36,11 @@ REPLY_MAX_LENGTH = 4000
 REASON_MAX_LENGTH = 500
 
 
-class OperatorError(ValueError):
+class OperatorError(ServiceError):
     """An action that cannot be done now; the message is shown to the operator."""
+
+    code = "action_refused"
+    status = 409
 
 
 def _require(*, membership: Membership, conversation: Conversation, right: str) -> None:

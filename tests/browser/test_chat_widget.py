@@ -5,7 +5,6 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from conversations.models import Conversation, Message
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

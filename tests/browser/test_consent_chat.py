@@ -8,7 +8,6 @@ from consent.models import ConsentRecord, ContactRequest
 from consent.services import contact_request
 from conversations.models import Conversation, Message, Visitor
 from tests.consent.helpers import publish_notice, raw_visitor_row, row_counts
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,7 +4,6 @@ import pytest
 from playwright.sync_api import expect
 
 from consent.models import PrivacyNotice
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_console_operator import log_in
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 from tests.conversations.console_helpers import conversation_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 from tests.conversations.console_helpers import conversation_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

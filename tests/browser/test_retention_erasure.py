@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 from conversations.models import Conversation, Message, Visitor
 from retention.models import ErasureRequest
 from retention.services.erasure import receipt_verify
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +105,7 @@ def test_a_visitor_downloads_and_erases_their_own_data_from_the_chat_page(
     screenshot,
     personas,
     tmp_path,
-    fresh_rate_limits,  # noqa: F811
+    fresh_rate_limits,
 ):
     page = new_page()
     page.goto(f"{live_server.url}/chat/acme-web/")

@@ -6,8 +6,8 @@ from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from accounts.models import Company, Membership, Team
+from chatbot_site.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from consent.models import PrivacyNotice
 from conversations.models import FaqEntry, Inbox
 from conversations.rights import REPLY, VIEW, team_grants

@@ -1,20 +1,8 @@
-"""Helpers for the visitor chat tests (not a test module)."""
+"""Helpers for the visitor chat tests (not a test module; fixtures: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-
 from conversations.models import Conversation, Message, Visitor
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(settings):
-    """Each test counts in its own rate-limit namespace; the limits are the defaults."""
-    settings.HAFEN_RATE_KEY_PREFIX = f"test-rl:{uuid.uuid4().hex}"
-    # The personas' passwords: a fast hasher keeps these tests quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def start(client, key: str, token: str | None = None, **body):

@@ -12,9 +12,8 @@ from consent.models import ConsentRecord, PrivacyNotice
 from conversations.models import Conversation, FaqEntry, Message, Visitor
 from conversations.selectors.chat import chat_auth_get
 from conversations.services.visitors import visitor_create
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
+from tests.conversations.chat_support import (
     counts,
-    fresh_rate_limits,
     handover,
     poll,
     post,

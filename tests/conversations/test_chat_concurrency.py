@@ -29,7 +29,7 @@ from conversations.services.operator import (
     conversation_take_over,
 )
 from retention.services.erasure import erasure_execute, erasure_request_create
-from tests.conversations.chat_support import fresh_rate_limits, start  # noqa: F401 (fixture)
+from tests.conversations.chat_support import start
 from tests.services import need_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)

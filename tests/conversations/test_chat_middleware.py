@@ -4,7 +4,7 @@ import pytest
 from auditlog.models import LogEntry
 
 from conversations.models import Conversation
-from tests.conversations.chat_support import fresh_rate_limits, post, start  # noqa: F401
+from tests.conversations.chat_support import post, start
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,6 @@ import re
 import pytest
 from django.core.management import call_command
 
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
-
 pytestmark = pytest.mark.django_db
 
 

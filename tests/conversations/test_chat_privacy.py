@@ -5,11 +5,7 @@ import logging
 import pytest
 
 from tests.canary import raw_table_text
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
-    fresh_rate_limits,
-    handover,
-    poll,
-    post,
+from tests.conversations.chat_support import (
     start,
 )
 

@@ -14,9 +14,8 @@ from django.test import RequestFactory
 
 from chatbot_site.lib.ratelimit import Counter, client_ident, rate_limit_check, rate_limit_hit
 from conversations.models import Visitor
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
+from tests.conversations.chat_support import (
     counts,
-    fresh_rate_limits,
     handover,
     post,
 )

@@ -2,9 +2,8 @@
 
 import pytest
 
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
+from tests.conversations.chat_support import (
     counts,
-    fresh_rate_limits,
     post,
     start,
 )

@@ -12,8 +12,7 @@ from django.db import connection
 
 from conversations.models import Message
 from tests.canary import raw_table_text
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
-    fresh_rate_limits,
+from tests.conversations.chat_support import (
     handover,
     poll,
     post,

@@ -14,9 +14,8 @@ from conversations.models import Conversation, FaqEntry, Message, Visitor
 from conversations.services import chat as chat_services
 from conversations.services.operator import conversation_close, conversation_take_over
 from retention.services.erasure import erasure_execute, erasure_request_create
-from tests.conversations.chat_support import (  # noqa: F401 (fixture)
+from tests.conversations.chat_support import (
     counts,
-    fresh_rate_limits,
     handover,
     poll,
     start,

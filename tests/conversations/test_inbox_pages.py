@@ -5,7 +5,6 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 
 from conversations.models import FaqEntry, Inbox
-from tests.conversations.chat_support import fresh_rate_limits  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

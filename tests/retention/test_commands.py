@@ -113,6 +113,21 @@ def test_erase_visitor_finds_by_conversation_and_refuses_other_companies(persona
     assert not Conversation.objects.filter(pk=theirs.pk).exists()
 
 
+def test_erase_visitor_names_the_ids_when_an_email_matches_several_and_erases_none(personas):
+    now = timezone.now()
+    convs = [make_conversation(inbox=personas.inbox_a, now=now, age_days=1) for _ in range(2)]
+    ids = sorted(c.visitor_id for c in convs)
+    Visitor.objects.filter(pk__in=ids).update(
+        email="twice@example.org", email_index=blind_index("twice@example.org")
+    )
+    with pytest.raises(CommandError) as refused:
+        _run("erase_visitor", "--company", "acme", "--email", "twice@example.org", "--yes")
+    assert str(refused.value) == (
+        f"2 visitors match (ids {ids[0]}, {ids[1]}); name one with --visitor-id."
+    )
+    assert Visitor.objects.filter(pk__in=ids).count() == 2
+
+
 def test_erase_visitor_asks_before_erasing(personas, monkeypatch):
     conv = make_conversation(inbox=personas.inbox_a, now=timezone.now(), age_days=1)
     monkeypatch.setattr("builtins.input", lambda prompt: "no")

@@ -1,10 +1,14 @@
-"""Finding the data subject for erase_visitor and export_visitor."""
+"""The arguments that name a data subject, for erase_visitor and export_visitor.
+
+Finding the subject is retention/services/subject.py; this only parses and
+turns a refusal into a CommandError.
+"""
 
 from django.core.management.base import CommandError, CommandParser
 
-from accounts.models import Company
+from chatbot_site.lib.errors import ServiceError
 from conversations.models import Visitor
-from retention import selectors
+from retention.services.subject import subject_find
 
 
 def add_subject_arguments(parser: CommandParser) -> None:
@@ -18,23 +22,14 @@ def add_subject_arguments(parser: CommandParser) -> None:
 
 
 def find_subject(options: dict) -> Visitor:
-    company = Company.objects.filter(slug=options["company"]).first()
-    if company is None:
-        raise CommandError(f"No company with the slug {options['company']!r}.")
-    if options.get("visitor_id") is not None:
-        visitor = selectors.visitor_get(company=company, visitor_id=options["visitor_id"])
-        visitors = [visitor] if visitor else []
-    elif options.get("conversation"):
-        visitors = selectors.visitors_find(
-            company=company, kind="reference", value=options["conversation"]
+    try:
+        return subject_find(
+            company_slug=options["company"],
+            visitor_id=options.get("visitor_id"),
+            reference=options.get("conversation"),
+            email=options.get("email"),
         )
-    else:
-        visitors = selectors.visitors_find(company=company, kind="email", value=options["email"])
-    if not visitors:
-        raise CommandError("No visitor of this company matches.")
-    if len(visitors) > 1:
-        ids = ", ".join(str(v.pk) for v in visitors)
-        raise CommandError(
-            f"{len(visitors)} visitors match (ids {ids}); name one with --visitor-id."
-        )
-    return visitors[0]
+    except ServiceError as exc:
+        if exc.code == "ambiguous":
+            raise CommandError(f"{exc.message}; name one with --visitor-id.") from None
+        raise CommandError(exc.message) from None

@@ -1,10 +1,13 @@
+"""erase_visitor: find the subject, confirm, erase through the service, print the receipt."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from retention.management.commands._subject import add_subject_arguments, find_subject
 from retention.selectors import erasure_preview
-from retention.services.erasure import ErasureError, erasure_execute, erasure_request_create
+from retention.services.erasure import ErasureError
+from retention.services.subject import subject_erase_now
 
 
 class Command(BaseCommand):
@@ -31,9 +34,8 @@ class Command(BaseCommand):
             )
             if answer.strip().lower() != "yes":
                 raise CommandError("Not confirmed; nothing was erased.")
-        request = erasure_request_create(company=visitor.company, visitor=visitor, actor=None)
         try:
-            done = erasure_execute(request=request, actor=None)
+            done = subject_erase_now(visitor=visitor)
         except ErasureError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(json.dumps(done.receipt, indent=2))

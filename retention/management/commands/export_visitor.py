@@ -1,3 +1,5 @@
+"""export_visitor: find the subject, export through the service, write the JSON."""
+
 import json
 from pathlib import Path
 

@@ -1,15 +1,15 @@
-"""purge_expired: the retention run of beat, by hand; the same service, to the end."""
+"""purge_expired: the retention run of beat, by hand; the same service, to the end.
+
+Parses its arguments, checks the keys, shows progress and prints totals; the
+loop over a company's runs is retention/services/runs.py.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from tqdm import tqdm
 
-from accounts.models import Company
 from chatbot_site.lib.crypto import EncryptionKeyError, encryption_keys_check
-from retention.models import RetentionRun
-from retention.selectors import retention_preview
-from retention.services.policy import policy_get_or_create
-from retention.services.purge import retention_run
+from chatbot_site.lib.errors import ServiceError
+from retention.services.runs import window_companies, window_preview, window_run_to_end
 
 
 class Command(BaseCommand):
@@ -37,11 +37,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        companies = Company.objects.order_by("slug")
-        if options["company"]:
-            companies = companies.filter(slug=options["company"])
-            if not companies.exists():
-                raise CommandError(f"No company with the slug {options['company']!r}.")
+        try:
+            companies = window_companies(slug=options["company"])
+        except ServiceError as exc:
+            raise CommandError(exc.message) from None
         if not options["dry_run"]:
             try:
                 encryption_keys_check()
@@ -49,14 +48,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Nothing was run: {_one_line(exc)}") from exc
         problems = []
         for company in companies:
-            policy = policy_get_or_create(company=company)
-            preview = retention_preview(
-                company=company,
-                conversation_days=policy.conversation_days,
-                personal_data_days=policy.personal_data_days,
-                audit_days=policy.audit_days,
-                now=timezone.now(),
-            )
+            preview = window_preview(company=company)
             if options["dry_run"]:
                 self.stdout.write(
                     f"{company.slug}: would delete {preview.conversations_to_delete} "
@@ -66,43 +58,27 @@ class Command(BaseCommand):
                     f"{preview.held_conversations} held"
                 )
                 continue
-            problem = self._run(company, preview, options["verbosity"])
-            if problem:
-                problems.append(problem)
+            total = preview.conversations_to_delete + preview.conversations_to_strip
+            with tqdm(
+                total=total,
+                desc=company.slug,
+                unit="conv",
+                disable=options["verbosity"] == 0 or total < 1000 or not self.stderr.isatty(),
+                file=self.stderr,
+            ) as bar:
+                done = window_run_to_end(company=company, on_progress=bar.update)
+            if done.run is not None:
+                self.stdout.write(
+                    f"{company.slug}: {done.run.outcome}: deleted {done.conversations_deleted} "
+                    f"conversations ({done.messages_deleted} messages) and "
+                    f"{done.audit_entries_deleted} audit entries, stripped "
+                    f"{done.conversations_stripped} conversations"
+                )
+            if done.problem:
+                problems.append(done.problem)
         if problems:
             # One line on stderr and exit status 1 (BaseCommand.run_from_argv).
             raise CommandError("; ".join(problems) + ". See the runs on the retention page.")
-
-    def _run(self, company: Company, preview, verbosity: int) -> str:
-        """Run the company's window to the end; what went wrong, or "" if nothing did."""
-        total = preview.conversations_to_delete + preview.conversations_to_strip
-        totals = {"deleted": 0, "messages": 0, "stripped": 0, "audit": 0}
-        with tqdm(
-            total=total,
-            desc=company.slug,
-            unit="conv",
-            disable=verbosity == 0 or total < 1000 or not self.stderr.isatty(),
-            file=self.stderr,
-        ) as bar:
-            while True:
-                run = retention_run(company_id=company.pk)
-                if run is None:
-                    return f"{company.slug}: not run, another retention run holds its lock"
-                totals["deleted"] += run.conversations_deleted
-                totals["messages"] += run.messages_deleted
-                totals["stripped"] += run.conversations_stripped
-                totals["audit"] += run.audit_entries_deleted
-                bar.update(run.conversations_deleted + run.conversations_stripped)
-                if run.outcome != RetentionRun.Outcome.PARTIAL:
-                    break
-        self.stdout.write(
-            f"{company.slug}: {run.outcome}: deleted {totals['deleted']} conversations "
-            f"({totals['messages']} messages) and {totals['audit']} audit entries, stripped "
-            f"{totals['stripped']} conversations"
-        )
-        if run.outcome == RetentionRun.Outcome.FAILED:
-            return f"{company.slug}: run {run.pk} failed ({run.error})"
-        return ""
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,10 +1,11 @@
-import json
+"""verify_receipt: read the file, let the service check it, print its one line."""
+
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from retention.services.erasure import receipt_verify
+from retention.services.receipts import receipt_check, receipt_unreadable
 
 
 class Command(BaseCommand):
@@ -23,16 +24,10 @@ class Command(BaseCommand):
                 if options["file"] == "-"
                 else Path(options["file"]).read_text(encoding="utf-8")
             )
-            document = json.loads(text)
         except (OSError, ValueError) as exc:
-            self.stdout.write(f"invalid: cannot read a JSON receipt ({type(exc).__name__})")
+            check = receipt_unreadable(exc)
+        else:
+            check = receipt_check(text)
+        self.stdout.write(check.line)
+        if not check.valid:
             sys.exit(1)
-        if receipt_verify(document):
-            receipt = document["receipt"]
-            self.stdout.write(
-                f"valid: erasure request {receipt['request_id']} of company "
-                f"{receipt['company_id']}, executed {receipt['executed_at']}"
-            )
-            return
-        self.stdout.write("invalid: the signature does not match this receipt")
-        sys.exit(1)

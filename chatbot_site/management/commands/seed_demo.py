@@ -6,8 +6,9 @@ entries as data an admin creates. What exists already is kept as it is (a
 role, a team's members or rights changed in the console stay changed); only
 what is missing is created.
 
-It imports every app, so by the layering rule it belongs with the site
-(chatbot_site), not in accounts; moving it keeps `manage.py seed_demo` as is.
+It imports every app, so by the layering rule (tests/test_layers.py) it lives
+with the site (chatbot_site, an installed app), above all of them; the command
+is still `manage.py seed_demo`.
 """
 
 from django.contrib.auth import get_user_model
