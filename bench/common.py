@@ -43,9 +43,18 @@ def bench_env(database_url: str, *, rate_limits: bool = False) -> dict[str, str]
     )
     if not rate_limits:
         env.update(
-            HAFEN_RATE_INBOX_PER_MINUTE="0",
-            HAFEN_RATE_CONVERSATION_PER_MINUTE="0",
-            HAFEN_RATE_POLLS_PER_MINUTE="0",
+            {
+                f"HAFEN_RATE_{name}_PER_MINUTE": "0"
+                for name in (
+                    "INBOX",
+                    "CONVERSATION",
+                    "POLLS",
+                    "CLIENT",
+                    "CLIENT_PUBLIC",
+                    "VISITOR",
+                    "SELF_SERVICE",
+                )
+            }
         )
     return env
 

@@ -16,7 +16,7 @@ running beforehand to keep them). The database `hafen_bench_load` on that
 cluster is dropped and created afresh, migrated, seeded with `seed_demo`, and
 the demo inbox is switched to "notice required" (--no-notice keeps it off).
 
-Server: gunicorn as in the Procfile (`--workers 3 --threads 4`, gunicorn's
+Server: gunicorn as in the Procfile (`--workers 4 --threads 1`, gunicorn's
 default 2 s keep-alive) with bench/settings.py (DEBUG off), REDIS_URL pointing at
 the bench Redis (cache, rate limits, Celery broker), HAFEN_BEHIND_PROXY=1 and the
 product's default rate limits. A fresh gunicorn per phase; Redis is flushed
@@ -851,8 +851,8 @@ def main() -> None:
     parser.add_argument("--redis-down", type=float, default=20)
     parser.add_argument("--grace", type=float, default=20, help="retries of posts after the end")
     parser.add_argument("--timeout", type=float, default=20, help="per request, seconds")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (Procfile: 3)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (Procfile: 4)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (Procfile: 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (Procfile: 1)")
     parser.add_argument("--pg-port", type=int, default=5433)
     parser.add_argument("--pg-version", default="15")
     parser.add_argument("--pg-cluster", default="bench")

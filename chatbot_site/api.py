@@ -19,6 +19,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from chatbot_site.lib import faults
 from chatbot_site.lib.errors import ServiceError
+from consent.api import router as consent_router
+from conversations.api import router as chat_router
+from retention.api import router as retention_router
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +88,6 @@ def _unexpected(request: HttpRequest, exc: Exception):
     return error_response(request, 500, "server_error", faults.error_message(500))
 
 
-def _mount_routers() -> None:
-    from consent.api import router as consent_router
-    from conversations.api import router as chat_router
-    from retention.api import router as retention_router
-
-    api.add_router("", chat_router)
-    api.add_router("", consent_router)
-    api.add_router("", retention_router)
-
-
-_mount_routers()
+api.add_router("", chat_router)
+api.add_router("", consent_router)
+api.add_router("", retention_router)

@@ -13,12 +13,15 @@ from datetime import datetime
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from accounts.models import Company, Membership
 from chatbot_site.lib.audit import audit_entries_for_company
 from chatbot_site.lib.crypto import blind_index, hash_token
+from chatbot_site.lib.tenancy import get_for_company_or_404
 from consent.models import ConsentRecord
 from conversations.models import Conversation, Message, Visitor
+from conversations.rights import ERASE, has_right
 from retention.cutoffs import Cutoffs
 from retention.models import ErasureRequest, LegalHold, RetentionPolicy, RetentionRun
 
@@ -279,3 +282,32 @@ def erasure_request_visible(*, membership: Membership) -> QuerySet[ErasureReques
     if membership.role != Membership.Role.ADMIN:
         qs = qs.filter(requested_by_id=membership.user_id)
     return qs
+
+
+def erasure_request_get_for_staff(*, membership: Membership, request_id: int) -> ErasureRequest:
+    """A request this member may see and act on, else Http404 (alike for "not yours"
+    and "does not exist"): visible to them, and their teams may erase on the
+    visitor's inbox (a request whose visitor is gone stays visible)."""
+    erasure = get_for_company_or_404(
+        erasure_request_visible(membership=membership).select_related("visitor"),
+        company_id=membership.company_id,
+        pk=request_id,
+    )
+    if erasure.visitor_id and not has_right(
+        membership=membership, inbox_id=erasure.visitor.inbox_id, right=ERASE
+    ):
+        raise Http404("No such page.")
+    return erasure
+
+
+def conversation_get_for_erasure(*, membership: Membership, conversation_id: int) -> Conversation:
+    """A conversation of the member's company on whose inbox their teams may erase,
+    else Http404 (the erasure page of a conversation they may not erase does not exist)."""
+    conversation = get_for_company_or_404(
+        Conversation.objects.select_related("visitor"),
+        company_id=membership.company_id,
+        pk=conversation_id,
+    )
+    if not has_right(membership=membership, inbox_id=conversation.inbox_id, right=ERASE):
+        raise Http404("No such page.")
+    return conversation

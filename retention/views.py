@@ -19,8 +19,7 @@ from accounts.decorators import admin_required, membership_required
 from accounts.models import Membership
 from chatbot_site.lib.errors import ServiceError, form_add_error
 from chatbot_site.lib.tenancy import get_for_company_or_404
-from conversations.models import Conversation, Visitor
-from conversations.rights import ERASE, has_right
+from conversations.models import Visitor
 from retention import selectors
 from retention.forms import FindSubjectForm, LegalHoldForm, RetentionPolicyForm, VerifyReceiptForm
 from retention.models import ErasureRequest, LegalHold
@@ -191,18 +190,15 @@ def erasure_create(request: HttpRequest) -> HttpResponse:
 def erasure_start(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """From the console: open an erasure request for the visitor of this conversation."""
     membership = request.membership
-    conversation = get_for_company_or_404(
-        Conversation.objects.select_related("visitor"),
-        company_id=membership.company_id,
-        pk=conversation_id,
+    conversation = selectors.conversation_get_for_erasure(
+        membership=membership, conversation_id=conversation_id
     )
-    # The erasure services (retention.services.erasure) take no membership yet,
-    # so this page asks conversations.rights itself; no right reads as a 404.
-    if not has_right(membership=membership, inbox_id=conversation.inbox_id, right=ERASE):
-        raise Http404("No such page.")
     if request.method == "POST":
         erasure = erasure_request_create(
-            company=membership.company, visitor=conversation.visitor, actor=request.user
+            company=membership.company,
+            visitor=conversation.visitor,
+            actor=request.user,
+            membership=membership,
         )
         return redirect("retention:erasure_detail", request_id=erasure.pk)
     return render(
@@ -216,16 +212,9 @@ def erasure_start(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 def _visible_request(request: HttpRequest, request_id: int) -> ErasureRequest:
-    erasure = get_for_company_or_404(
-        selectors.erasure_request_visible(membership=request.membership),
-        company_id=request.membership.company_id,
-        pk=request_id,
+    return selectors.erasure_request_get_for_staff(
+        membership=request.membership, request_id=request_id
     )
-    if erasure.visitor_id and not has_right(
-        membership=request.membership, inbox_id=erasure.visitor.inbox_id, right=ERASE
-    ):
-        raise Http404("No such page.")
-    return erasure
 
 
 @membership_required(roles=OPERATOR_ROLES)
@@ -251,7 +240,7 @@ def erasure_confirm(request: HttpRequest, request_id: int) -> HttpResponse:
         messages.error(request, _("Tick the box to confirm the erasure."))
         return redirect("retention:erasure_detail", request_id=erasure.pk)
     try:
-        erasure_execute(request=erasure, actor=request.user)
+        erasure_execute(request=erasure, actor=request.user, membership=request.membership)
     except ErasureError as exc:
         messages.error(request, exc.message)
     else:

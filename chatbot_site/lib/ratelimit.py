@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
@@ -180,8 +181,6 @@ _health = _CacheHealth()
 
 
 def _check_redis(cache: RedisCache, keys: Sequence[str], limits: Sequence[int], ttl: int) -> int:
-    import redis  # the RedisCache backend is only configured when redis is installed
-
     full = [cache.make_and_validate_key(k) for k in keys]
     # Django's client for the key (the same connection pool as every cache call).
     client = cache._cache.get_client(full[0], write=True)

@@ -29,15 +29,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Company
+from accounts.models import Company, Membership
 from chatbot_site.lib.audit import audit_access, save_audited
 from chatbot_site.lib.crypto import sign, verify
 from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation, Visitor
+from conversations.rights import ERASE, require_right
 from retention.models import ErasureLedgerEntry, ErasureRequest
 from retention.selectors import subject_audit_entries
 from retention.services.ledger import LedgerError, ledger_append, ledger_record
-from retention.services.rawdelete import raw_delete
+from retention.services.statements import conversations_delete, visitors_delete
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +71,18 @@ def erasure_request_create(
     visitor: Visitor,
     actor: AbstractBaseUser | None,
     origin: str = ErasureRequest.Origin.ADMIN,
+    membership: Membership | None = None,
 ) -> ErasureRequest:
-    """Open a request (pending) for this visitor; the preview is logged as an access."""
+    """Open a request (pending) for this visitor; the preview is logged as an access.
+
+    `membership`: the staff member asking (console); they need the erase right
+    on the visitor's inbox (NotAllowed otherwise). None for the visitor's own
+    request, a restore and the command line.
+    """
     if visitor.company_id != company.pk:
         raise ValueError("visitor of another company")
+    if membership is not None:
+        require_right(membership=membership, inbox_id=visitor.inbox_id, right=ERASE)
     with transaction.atomic():
         request = ErasureRequest.objects.create(
             company=company,
@@ -127,13 +136,18 @@ def erasure_execute(
     actor: AbstractBaseUser | None,
     now: datetime | None = None,
     reapplies_request_id: int | None = None,
+    membership: Membership | None = None,
 ) -> ErasureRequest:
     """Erase the request's visitor and everything about them; returns the done request.
 
+    `membership`: the staff member confirming (console); they need the erase
+    right on the visitor's inbox (NotAllowed otherwise).
     `reapplies_request_id` is set by `erasures_reapply`: the request id of the
     ledger entry this erasure repeats after a restore (recorded in the ledger).
     """
     request = ErasureRequest.objects.select_for_update().get(pk=request.pk)
+    if membership is not None and request.visitor_id is not None:
+        require_right(membership=membership, inbox_id=request.visitor.inbox_id, right=ERASE)
     if request.status == ErasureRequest.Status.DONE:
         return request
     visitor = (
@@ -159,8 +173,8 @@ def erasure_execute(
     # Audit entries first: they are found through the rows about to go.
     audit_entries = subject_audit_entries(visitor=visitor)._raw_delete("default")
     contact_details = sum(1 for v in (visitor.name, visitor.email, visitor.phone) if v)
-    deleted = raw_delete(Conversation, where={"id__in": conversation_ids})
-    deleted.update(raw_delete(Visitor, where={"id__in": [visitor.pk]}))
+    deleted = conversations_delete(conversation_ids=conversation_ids)
+    deleted.update(visitors_delete(visitor_ids=[visitor.pk], with_conversations=True))
     erased = {
         "conversations": deleted["conversations.Conversation"],
         "messages": deleted["conversations.Message"],

@@ -128,8 +128,6 @@ def policy_update(
 @transaction.atomic
 def policy_run_now(*, policy: RetentionPolicy, actor, now: datetime | None = None) -> None:
     """Make the company's window due now and enqueue its run once this commits."""
-    from retention.tasks import run_company
-
     now = now or timezone.now()
     RetentionPolicy.objects.filter(pk=policy.pk).update(next_run_at=now)
     audit_event(
@@ -143,7 +141,7 @@ def policy_run_now(*, policy: RetentionPolicy, actor, now: datetime | None = Non
     # next_run_at is now: if the broker is down, beat's retention.run_due starts it.
     transaction.on_commit(
         lambda: enqueue_or_defer(
-            run_company,
+            "retention.run_company",
             kwargs={"company_id": company_id},
             deferred_to="retention.run_due (beat, every 15 minutes)",
         )

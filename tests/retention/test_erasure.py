@@ -208,3 +208,29 @@ def test_a_second_pending_request_for_the_same_visitor_is_left_without_a_subject
     with pytest.raises(ErasureError) as err:
         erasure_execute(request=second, actor=None)
     assert err.value.code == "gone"
+
+
+def test_the_erasure_services_check_the_staff_members_erase_right_themselves(personas):
+    """Bob's team may see and reply on the inbox, not erase: both services refuse him
+    before writing anything; with no membership (visitor, restore, command) they run."""
+    from accounts.models import Membership
+    from chatbot_site.lib.errors import NotAllowed
+
+    conversation = make_conversation(inbox=personas.inbox_a, now=timezone.now(), age_days=1)
+    bob = Membership.objects.get(user=personas.bob, company=personas.company_a)
+
+    with pytest.raises(NotAllowed):
+        erasure_request_create(
+            company=personas.company_a,
+            visitor=conversation.visitor,
+            actor=personas.bob,
+            membership=bob,
+        )
+    assert not ErasureRequest.objects.exists()
+
+    request = erasure_request_create(
+        company=personas.company_a, visitor=conversation.visitor, actor=personas.alice
+    )
+    with pytest.raises(NotAllowed):
+        erasure_execute(request=request, actor=personas.bob, membership=bob)
+    assert Conversation.objects.filter(pk=conversation.pk).exists()

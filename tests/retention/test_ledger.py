@@ -38,13 +38,13 @@ from retention.services.erasure import (
 )
 from retention.services.holds import legal_hold_place
 from retention.services.ledger import (
-    erasures_reapply,
     ledger_append,
     ledger_read,
     ledger_record,
     token_ref,
     visitor_ref,
 )
+from retention.services.reapply import erasures_reapply
 from tests.canary import decrypted_and_raw_text
 from tests.retention.helpers import make_conversation
 from tests.services import need_postgres

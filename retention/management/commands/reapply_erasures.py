@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from retention.services.ledger import LedgerError, erasures_reapply, ledger_path, ledger_read
+from retention.services.ledger import LedgerError, ledger_path, ledger_read
+from retention.services.reapply import erasures_reapply
 
 
 class Command(BaseCommand):
