@@ -19,6 +19,7 @@ from accounts.decorators import admin_required
 from accounts.forms import AuditFilterForm, CompanySwitchForm, TeamMemberForm, TeamNameForm
 from accounts.middleware import SESSION_KEY
 from chatbot_site.lib.audit import audit_access
+from chatbot_site.lib.csvsafe import safe_row
 
 # --- company switch, teams -------------------------------------------------
 
@@ -232,17 +233,19 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         for entry in entries.iterator(chunk_size=2000):
             row = _entry_row(entry)
             yield writer.writerow(
-                [
-                    entry.timestamp.isoformat(),
-                    row["event"],
-                    entry.get_action_display(),
-                    row["actor"],
-                    row["object_type"],
-                    entry.object_pk,
-                    entry.object_repr,
-                    " ".join(row["fields"]),
-                    " ".join(f"{k}={v}" for k, v in row["details"]),
-                ]
+                safe_row(
+                    [
+                        entry.timestamp.isoformat(),
+                        row["event"],
+                        entry.get_action_display(),
+                        row["actor"],
+                        row["object_type"],
+                        entry.object_pk,
+                        entry.object_repr,
+                        " ".join(row["fields"]),
+                        " ".join(f"{k}={v}" for k, v in row["details"]),
+                    ]
+                )
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

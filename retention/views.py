@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import admin_required, membership_required
 from accounts.models import Membership
+from chatbot_site.lib.crypto import DuplicateKey, json_loads_strict
 from chatbot_site.lib.errors import ServiceError, form_add_error
 from chatbot_site.lib.tenancy import get_for_company_or_404
 from conversations.models import Visitor
@@ -269,7 +270,11 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                document = json.loads(form.cleaned_data["text"])
+                document = json_loads_strict(form.cleaned_data["text"])
+            except DuplicateKey:
+                # The signature could cover a value the page does not show.
+                form.add_error(None, _("A key appears twice: this is not a receipt as signed."))
+                status = 400
             except ValueError:
                 form.add_error(None, _("This is not JSON."))
                 status = 400

@@ -301,3 +301,26 @@ def _check_sentinel(cursor: Any, column: EncryptedColumn, qn: Callable[[str], st
             "The first key of FIELD_ENCRYPTION_KEY was retired by a key rotation: "
             "this process runs on an old key list; deploy the current one (new key first)"
         )
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names one key twice."""
+
+
+def json_loads_strict(text: str) -> Any:
+    """json.loads that refuses an object with a duplicated key (DuplicateKey, a ValueError).
+
+    A document whose reader keeps the last of two equal keys can show one
+    value while its signature covers the other; signed documents (erasure
+    receipts) are read with this.
+    """
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise DuplicateKey(f"duplicate key {key!r}")
+            result[key] = value
+        return result
+
+    return json.loads(text, object_pairs_hook=pairs)

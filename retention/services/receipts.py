@@ -9,9 +9,9 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from chatbot_site.lib.crypto import json_loads_strict
 from retention.services.erasure import receipt_verify
 
 
@@ -29,7 +29,7 @@ def receipt_unreadable(exc: Exception) -> ReceiptCheck:
 def receipt_check(text: str) -> ReceiptCheck:
     """Whether `text` is a receipt this server signed and nobody changed since."""
     try:
-        document = json.loads(text)
+        document = json_loads_strict(text)  # a duplicated key is not a receipt
     except ValueError as exc:
         return receipt_unreadable(exc)
     if not receipt_verify(document):

@@ -126,3 +126,17 @@ def test_changes_are_shown_as_field_names_without_values(personas, login):
     html = login(personas.alice).get(AUDIT).content.decode()
     assert "Changed:" in html and "status" in html
     assert "waiting" not in html.split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(personas, login):
+    """A team name typed as a formula arrives in the CSV as text (OWASP: a leading ')."""
+    from accounts.services import team_create_by
+
+    for name in ('=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-2", "\tTab"):
+        team_create_by(company=personas.company_a, name=name, actor=personas.alice)
+    response = login(personas.alice).get(reverse("accounts:audit_export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = [cell for row in rows for cell in row.values() if cell]
+    assert not [c for c in cells if c[0] in "=+-@\t\r"], cells
+    reprs = {row["object"] for row in rows}
+    assert '\'=HYPERLINK("http://x","y")' in reprs and "'@SUM(1+1)" in reprs

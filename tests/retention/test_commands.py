@@ -88,6 +88,15 @@ def test_erase_visitor_by_email_prints_a_receipt_that_verify_receipt_accepts(
     path.write_text(output)
     assert "valid: erasure request" in _run("verify_receipt", str(path))
 
+    # A duplicated key before the signed one ("messages": 999, then the real count):
+    # a reader that keeps the last one would verify it and a person would read 999.
+    doubled = tmp_path / "doubled.json"
+    doubled.write_text(output.replace('"erased": {', '"erased": {"messages": 999, ', 1))
+    assert doubled.read_text() != output
+    with pytest.raises(SystemExit) as exit_info:
+        _run("verify_receipt", str(doubled))
+    assert exit_info.value.code == 1
+
     receipt["receipt"]["erased"]["messages"] = 0
     path.write_text(json.dumps(receipt))
     with pytest.raises(SystemExit) as exit_info:

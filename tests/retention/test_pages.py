@@ -290,6 +290,13 @@ def test_the_erasure_flow_previews_confirms_and_serves_a_verifiable_receipt(pers
     assert "Invalid: the signature" in invalid.content.decode()
     garbage = client.post(reverse("retention:receipt_verify"), {"receipt_text": "{not json"})
     assert garbage.status_code == 400 and "This is not JSON" in garbage.content.decode()
+    # A duplicated key before the signed one: a lenient reader would show 999.
+    signed = receipt.content.decode()
+    doubled = signed.replace('"erased": {', '"erased": {"messages": 999, ', 1)
+    assert doubled != signed and json.loads(doubled)["receipt"]["erased"]["messages"] == 3
+    refused = client.post(reverse("retention:receipt_verify"), {"receipt_text": doubled})
+    assert refused.status_code == 400 and "A key appears twice" in refused.content.decode()
+    assert "Valid: this receipt" not in refused.content.decode()
 
 
 def test_erasing_a_held_visitor_is_refused_with_a_message(personas, login):
