@@ -12,7 +12,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -114,6 +120,8 @@ class FaultMiddleware:
       elsewhere; also when it fails in a middleware rather than in the view.
     - Under /api/ every error response is JSON {"error", "message"}: Django's
       404 for an unknown URL, a 405, a 500 page, are replaced by that shape.
+    - TRACE is refused everywhere (405): no view answers it, so nothing can
+      echo a request's headers back (cross-site tracing).
 
     Sits right after SecurityMiddleware, outside everything that could read a
     body or touch the database.
@@ -124,6 +132,9 @@ class FaultMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         api = _is_api(request)
+        if request.method == "TRACE":
+            response = HttpResponseNotAllowed(["GET", "HEAD", "POST", "OPTIONS"])
+            return _as_json(response) if api else response
         cap = settings.HAFEN_API_MAX_BODY_BYTES if api else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if cap is not None and _content_length(request) > cap:
             return too_large_response(request)

@@ -151,3 +151,12 @@ def test_a_database_error_in_a_middleware_is_a_503_too(anon, personas, monkeypat
     assert page["Content-Type"].startswith("text/html")
     api = anon.get("/api/chat/acme-web/config")
     assert is_json_error(api, 503, "unavailable") and api["Retry-After"]
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/demo/", "/api/openapi.json", "/console/"])
+def test_trace_is_refused_on_every_kind_of_page(client, path):
+    response = client.generic("TRACE", path)
+    assert response.status_code == 405
+    assert "TRACE" not in response["Allow"]
+    if path.startswith("/api/"):
+        assert response.json()["error"]
