@@ -14,15 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import path
-from django.utils import translation
 
 from accounts.models import Company
 from accounts.selectors import company_get_by_slug
 from consent import selectors as consent_selectors
 from consent.transparency import inbox_access
-from consent.views import public_language
+from consent.views import public_render
 from retention.models import RetentionPolicy
 
 
@@ -58,21 +56,17 @@ def transparency(request: HttpRequest, slug: str) -> HttpResponse:
     company = company_get_by_slug(slug=slug)
     if company is None:
         raise Http404("No such company.")
-    language = public_language(request, company)
-    with translation.override(language):
-        request.LANGUAGE_CODE = language
-        return render(
-            request,
-            "consent/transparency.html",
-            {
-                "company": company,
-                "language": language,
-                "inboxes": inbox_access(company=company),
-                "retention": retention_periods(company=company),
-                "current": consent_selectors.notice_current(company_id=company.pk),
-                "history": consent_selectors.notice_history(company_id=company.pk),
-            },
-        )
+    return public_render(
+        request,
+        company,
+        "consent/transparency.html",
+        {
+            "inboxes": inbox_access(company=company),
+            "retention": retention_periods(company=company),
+            "current": consent_selectors.notice_current(company_id=company.pk),
+            "history": consent_selectors.notice_history(company_id=company.pk),
+        },
+    )
 
 
 consent_urlpatterns = [

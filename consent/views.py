@@ -203,6 +203,14 @@ def public_language(request: HttpRequest, company) -> str:
     return wanted if wanted in ("de", "en") else company.language
 
 
+def public_render(request: HttpRequest, company, template: str, context: dict) -> HttpResponse:
+    """A public page of `company`, rendered in its public language (public_language)."""
+    language = public_language(request, company)
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        return render(request, template, {"company": company, "language": language, **context})
+
+
 def transparency_notice(request: HttpRequest, slug: str, version: int) -> HttpResponse:
     """Public: one published version of the notice, as it was shown."""
     company = company_get_by_slug(slug=slug)
@@ -211,11 +219,4 @@ def transparency_notice(request: HttpRequest, slug: str, version: int) -> HttpRe
     notice = selectors.notice_published_version(company_id=company.pk, version=version)
     if notice is None:
         raise Http404("No such notice.")
-    language = public_language(request, company)
-    with translation.override(language):
-        request.LANGUAGE_CODE = language
-        return render(
-            request,
-            "consent/transparency_notice.html",
-            {"company": company, "language": language, "notice": notice},
-        )
+    return public_render(request, company, "consent/transparency_notice.html", {"notice": notice})
