@@ -32,3 +32,23 @@ class CurrentCompanyMiddleware:
         request.get_membership = _cached
         request.company = SimpleLazyObject(lambda: _cached().company if _cached() else None)
         return self.get_response(request)
+
+
+class SessionSecurityMiddleware:
+    """Idle timeout and absolute lifetime of staff sessions (issue 12: to be filled)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Sends staff without 2FA to set-up where the company requires it (issue 12: to be filled)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)

@@ -40,6 +40,11 @@ class Company(CompanyAudited, models.Model):
         blank=True,
         help_text=_("The data protection officer or contact address, shown publicly."),
     )
+    require_2fa = models.BooleanField(
+        _("two-factor sign-in required for all staff"),
+        default=False,
+        help_text=_("Anyone without two-factor sign-in is sent to set it up before any console page."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +70,9 @@ class Membership(CompanyAudited, models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A deactivated member keeps the row (and everything they wrote) but has no
+    # access: every request-time lookup of a membership filters on this.
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -94,6 +102,76 @@ class Team(CompanyAudited, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(CompanyAudited, models.Model):
+    """A one-time link that lets a person join a company with a role and teams.
+
+    Only a hash of the link's secret is stored; the link works once (accepted_at
+    is set by a conditional write) and not after expires_at or revoked_at.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Membership.Role.choices)
+    teams = models.ManyToManyField(Team, blank=True, related_name="+", verbose_name=_("teams"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sent_count = models.PositiveIntegerField(default=1)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["company", "email"], name="invitation_company_email")]
+
+    def __str__(self) -> str:
+        return f"invitation #{self.pk}"
+
+
+class RecoveryCode(models.Model):
+    """One two-factor recovery code, stored as a password hash, usable once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code #{self.pk}"
+
+
+class StaffSession(models.Model):
+    """Index of a staff member's signed-in sessions, for "sign out other sessions".
+
+    The session itself is Django's; this row names it (by key) with what a
+    person needs to recognise it. No IP address is kept.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-last_seen_at"], name="staffsession_user_seen")]
+
+    def __str__(self) -> str:
+        return f"session #{self.pk}"
 
 
 class EncryptionSentinel(models.Model):

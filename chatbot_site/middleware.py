@@ -208,3 +208,13 @@ class ServiceErrorMiddleware:
             messages.error(request, str(exception))
             return HttpResponseRedirect(back)
         return _page(exception.status, "Request refused", escape(str(exception)))
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on responses that show personal data (issue 12: to be filled)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)

@@ -163,6 +163,12 @@ class Conversation(CompanyAudited, models.Model):
     # before this moment has been through the detector (None: none has yet).
     personal_data_stripped_through = models.DateTimeField(null=True, blank=True)
     legal_hold = models.BooleanField(default=False)
+    # When the visitor asked for a person (the queue sorts waiting conversations
+    # by it, longest-waiting first); None if they never did.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # The last message id the assigned operator has seen: visitor messages after
+    # it are their unread count. Reset when the assignee changes.
+    assignee_read_message_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -240,6 +246,51 @@ class Message(CompanyAudited, models.Model):
 
     def __str__(self) -> str:
         return f"message #{self.pk}"
+
+
+class SearchToken(models.Model):
+    """Keyed word index for console search: no plaintext word is stored.
+
+    token = HMAC(per-company search key, normalised word), truncated; one row
+    per (conversation, token). Deleted with the conversation; rebuilt for a
+    conversation when its messages are stripped of personal data.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "token"], name="searchtoken_unique")
+        ]
+        indexes = [models.Index(fields=["company", "token"], name="searchtoken_company_token")]
+
+    def __str__(self) -> str:
+        return f"search token #{self.pk}"
+
+
+class CannedReply(CompanyAudited, models.Model):
+    """A reply text an operator inserts by typing / and its shortcut."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    shortcut = models.SlugField(_("shortcut"), max_length=40)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "shortcut"], name="cannedreply_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
 
 
 # guardian's direct foreign-key permission models: rights live on inboxes and

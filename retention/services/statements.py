@@ -13,6 +13,7 @@ visitor is not covered here):
     conversations_conversation  <- conversations_message.conversation_id   CASCADE
                                 <- consent_contactrequest.conversation_id  CASCADE
                                 <- retention_legalhold.conversation_id     CASCADE
+                                <- conversations_searchtoken.conversation_id CASCADE
     conversations_message       <- consent_contactrequest.message_id       SET_NULL
     conversations_visitor       <- conversations_conversation.visitor_id   CASCADE (conversations go first)
                                 <- consent_consentrecord.visitor_id        CASCADE
@@ -66,6 +67,10 @@ legal_holds AS (
     DELETE FROM retention_legalhold WHERE conversation_id IN (SELECT id FROM doomed)
     RETURNING id
 ),
+search_tokens AS (
+    DELETE FROM conversations_searchtoken WHERE conversation_id IN (SELECT id FROM doomed)
+    RETURNING id
+),
 contact_request_messages AS (
     UPDATE consent_contactrequest SET message_id = NULL
     WHERE message_id IN (SELECT id FROM messages)
@@ -106,6 +111,7 @@ SELECT
     (SELECT count(*) FROM messages),
     (SELECT count(*) FROM contact_requests),
     (SELECT count(*) FROM legal_holds),
+    (SELECT count(*) FROM search_tokens),
     (SELECT count(*) FROM visitors),
     (SELECT count(*) FROM consent_records)"""
 
@@ -115,6 +121,7 @@ CONVERSATION_BATCH_COUNTS = (
     "conversations.Message",
     "consent.ContactRequest",
     "retention.LegalHold",
+    "conversations.SearchToken",
     "conversations.Visitor",
     "consent.ConsentRecord",
 )
@@ -162,6 +169,10 @@ CONVERSATION_DELETES: tuple[tuple[str | None, str], ...] = (
         "DELETE FROM consent_contactrequest WHERE conversation_id IN ({ids})",
     ),
     ("retention.LegalHold", "DELETE FROM retention_legalhold WHERE conversation_id IN ({ids})"),
+    (
+        "conversations.SearchToken",
+        "DELETE FROM conversations_searchtoken WHERE conversation_id IN ({ids})",
+    ),
     ("conversations.Conversation", "DELETE FROM conversations_conversation WHERE id IN ({ids})"),
 )
 
