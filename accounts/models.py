@@ -43,7 +43,9 @@ class Company(CompanyAudited, models.Model):
     require_2fa = models.BooleanField(
         _("two-factor sign-in required for all staff"),
         default=False,
-        help_text=_("Anyone without two-factor sign-in is sent to set it up before any console page."),
+        help_text=_(
+            "Anyone without two-factor sign-in is sent to set it up before any console page."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
