@@ -1,6 +1,15 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from accounts import sessions
 from accounts.selectors import membership_get
+from accounts.twofactor import user_has_2fa
 
 SESSION_KEY = "hafen_company_id"
 
@@ -35,20 +44,92 @@ class CurrentCompanyMiddleware:
 
 
 class SessionSecurityMiddleware:
-    """Idle timeout and absolute lifetime of staff sessions (issue 12: to be filled)."""
+    """Idle timeout and absolute lifetime of signed-in sessions (issue 12).
+
+    The session holds when it signed in and when it was last active (Unix
+    times). Past HAFEN_SESSION_IDLE_MINUTES of silence or HAFEN_SESSION_MAX_HOURS
+    after sign-in the session is flushed and the request goes to the login
+    page, which says why. /api/ (the visitors' chat) is left alone. Activity
+    is written at most once a minute (session and StaffSession.last_seen_at),
+    so a busy console does not write on every request. A session without the
+    stamps (signed in before this existed, or by a test's force_login) starts
+    its clocks now and gets its StaffSession row.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # No session cookie: nobody is signed in, and the session stays untouched
+        # (no query, no "Vary: Cookie"). The API is for visitors: not looked at.
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.session_key
+            and not request.path_info.startswith("/api/")
+            and request.user.is_authenticated
+        ):
+            expired = self._check(request)
+            if expired is not None:
+                return expired
         return self.get_response(request)
+
+    def _check(self, request):
+        session = request.session
+        now = time.time()
+        if session.get(sessions.STARTED_KEY) is None:
+            sessions.session_security_start(session, now=now)
+            if session.session_key:  # index it, so "sign out other sessions" reaches it
+                sessions.staff_session_start(
+                    user=request.user,
+                    session_key=session.session_key,
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            return None
+        reason = sessions.session_expiry_reason(
+            session,
+            now=now,
+            idle_seconds=float(settings.HAFEN_SESSION_IDLE_MINUTES) * 60,
+            max_seconds=float(settings.HAFEN_SESSION_MAX_HOURS) * 3600,
+        )
+        if reason is not None:
+            sessions.staff_session_end(session_key=session.session_key)
+            logout(request)  # flushes the session: a new, anonymous one
+            request.session[sessions.EXPIRED_KEY] = reason
+            return redirect_to_login(request.get_full_path())
+        if now - float(session.get(sessions.SEEN_KEY) or 0) >= sessions.TOUCH_EVERY_SECONDS:
+            session[sessions.SEEN_KEY] = now
+            if session.session_key:
+                sessions.staff_session_touch(session_key=session.session_key)
+        return None
 
 
 class TwoFactorRequiredMiddleware:
-    """Sends staff without 2FA to set-up where the company requires it (issue 12: to be filled)."""
+    """Sends staff without 2FA to set-up where their current company requires it (issue 12).
+
+    Only /console/ pages are guarded: the set-up page itself and the company
+    switch stay reachable, and logout, the login pages, static files and the
+    API live outside /console/.
+    """
+
+    ALLOWED_URL_NAMES = ("accounts:twofactor_setup", "accounts:switch_company")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith("/console/") and self._must_set_up(request):
+            allowed = {reverse(name) for name in self.ALLOWED_URL_NAMES}
+            if request.path_info not in allowed:
+                return redirect("accounts:twofactor_setup")  # the page says why
         return self.get_response(request)
+
+    @staticmethod
+    def _must_set_up(request) -> bool:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        membership = request.get_membership()
+        if membership is None or not membership.company.require_2fa:
+            return False
+        return not user_has_2fa(user)

@@ -8,6 +8,19 @@ ADMIN = ("admin",)
 
 NAV = [
     ("conversations:list", _("Conversations"), _("Answer and browse conversations."), ALL),
+    ("conversations:search", _("Search"), _("Find by reference, e-mail or words."), ALL),
+    (
+        "conversations:unanswered",
+        _("Unanswered"),
+        _("Questions the bot did not understand."),
+        ALL,
+    ),
+    (
+        "conversations:canned_list",
+        _("Canned replies"),
+        _("Texts operators insert with /shortcut."),
+        ADMIN,
+    ),
     (
         "inboxes:list",
         _("Inboxes & bot"),
@@ -15,6 +28,8 @@ NAV = [
         ADMIN,
     ),
     ("accounts:team_list", _("Teams & rights"), _("Who may see, reply and erase."), ADMIN),
+    ("accounts:people", _("People"), _("Invite colleagues, roles, deactivation."), ADMIN),
+    ("accounts:security", _("Sign-in security"), _("Require two-factor sign-in."), ADMIN),
     ("consent:notice_list", _("Privacy notices"), _("Versioned notices visitors accept."), ADMIN),
     ("retention:policy", _("Retention"), _("Deletion windows and legal holds."), ADMIN),
     (

@@ -22,7 +22,12 @@ from chatbot_site.lib.tenancy import get_for_company_or_404
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("company").order_by("company__name")
+    """The user's active memberships: a deactivated one gives no access (issue 12)."""
+    return (
+        Membership.objects.filter(user=user, deactivated_at__isnull=True)
+        .select_related("company")
+        .order_by("company__name")
+    )
 
 
 def membership_get(*, user: AbstractBaseUser, company_id: int | None) -> Membership | None:
@@ -61,15 +66,21 @@ def team_members(*, team: Team) -> QuerySet:
     """The team's users who are members of its company (others never count)."""
     return (
         get_user_model()
-        .objects.filter(groups=team.group_id, memberships__company_id=team.company_id)
+        .objects.filter(
+            groups=team.group_id,
+            memberships__company_id=team.company_id,
+            memberships__deactivated_at__isnull=True,
+        )
         .order_by("username")
     )
 
 
-def company_members(*, company: Company) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(company=company).select_related("user").order_by("user__username")
-    )
+def company_members(*, company: Company, include_deactivated: bool = False) -> QuerySet[Membership]:
+    """The company's active members (the audit filter also lists deactivated ones)."""
+    members = Membership.objects.filter(company=company)
+    if not include_deactivated:
+        members = members.filter(deactivated_at__isnull=True)
+    return members.select_related("user").order_by("user__username")
 
 
 def company_member_user(*, company: Company, user_id: int):

@@ -128,7 +128,9 @@ def team_delete(*, team: Team, actor) -> None:
 
 
 def _member_check(*, team: Team, user) -> None:
-    if not Membership.objects.filter(company_id=team.company_id, user=user).exists():
+    if not Membership.objects.filter(
+        company_id=team.company_id, user=user, deactivated_at__isnull=True
+    ).exists():
         raise TeamError(_("Only members of this company can join its teams."))
 
 

@@ -6,22 +6,32 @@ live in conversations (conversations.console_urls.accounts_urlpatterns) and
 chatbot_site/urls.py mounts both lists under this one namespace.
 """
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import signin, views, views_account, views_people
 
 app_name = "accounts"
 
 urlpatterns = [
+    # --- sign-in, own account, sessions, two-factor (issue 12) ---
+    path("accounts/login/", signin.login, name="login"),
+    path("accounts/login/code/", signin.login_code, name="login_code"),
+    path("accounts/logout/", signin.logout, name="logout"),
+    path("console/account/", views_account.account, name="account"),
+    path("console/account/password/", views_account.password_change, name="password_change"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
+        "console/account/sessions/end-others/",
+        views_account.sessions_end_others,
+        name="sessions_end_others",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/account/2fa/setup/", views_account.twofactor_setup, name="twofactor_setup"),
+    path(
+        "console/account/2fa/recovery-codes/",
+        views_account.recovery_codes_regenerate,
+        name="recovery_codes_regenerate",
+    ),
+    path("console/account/2fa/remove/", views_account.twofactor_remove, name="twofactor_remove"),
+    path("console/security/", views_account.security, name="security"),
     path("console/switch/", views.switch_company, name="switch_company"),
     path("console/teams/", views.team_list, name="team_list"),
     path("console/teams/<int:team_id>/", views.team_detail, name="team_detail"),
@@ -32,5 +42,40 @@ urlpatterns = [
         name="team_member_remove",
     ),
     path("console/audit/", views.audit, name="audit"),
+    # --- people and invitations (issue 12) ---
+    path("console/people/", views_people.people_list, name="people"),
+    path("console/people/<int:user_id>/", views_people.member_detail, name="people_member"),
+    path("console/people/<int:user_id>/role/", views_people.member_role, name="people_role"),
+    path("console/people/<int:user_id>/teams/", views_people.member_teams, name="people_teams"),
+    path(
+        "console/people/<int:user_id>/deactivate/",
+        views_people.member_deactivate,
+        name="people_deactivate",
+    ),
+    path(
+        "console/people/<int:user_id>/reactivate/",
+        views_people.member_reactivate,
+        name="people_reactivate",
+    ),
+    path(
+        "console/people/<int:user_id>/2fa-reset/",
+        views_people.member_2fa_reset,
+        name="people_2fa_reset",
+    ),
+    path(
+        "console/people/invitations/<int:invitation_id>/resend/",
+        views_people.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "console/people/invitations/<int:invitation_id>/revoke/",
+        views_people.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path(
+        "accounts/invitation/<str:secret>/",
+        views_people.invitation_accept,
+        name="invitation_accept",
+    ),
     path("console/audit/export.csv", views.audit_export, name="audit_export"),
 ]

@@ -137,7 +137,7 @@ def _audit_form(request: HttpRequest) -> tuple[AuditFilterForm, selectors.AuditF
     company = request.membership.company
     form = AuditFilterForm(
         request.GET or None,
-        members=selectors.company_members(company=company),
+        members=selectors.company_members(company=company, include_deactivated=True),
         content_types=selectors.audit_content_types(company=company),
     )
     filters = selectors.AuditFilters()

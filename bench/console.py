@@ -16,7 +16,8 @@ conversations and is measured in the same run, so the first list page at 1M
 rows can be compared with the same page at 10k.
 
 Measured with Django's test Client (in-process, no network): the list page
-(first page and a page 5,000 rows deep in the keyset), a conversation detail
+(first page, a page 5,000 rows deep in the keyset, the "waiting" and "mine"
+views), the navigation's counts.json, a conversation detail
 page (5 messages, decrypted and masked, the open audited) and the audit page
 (the company admin, first page): p50/p95 latency and SQL queries per request.
 """
@@ -194,7 +195,7 @@ def seed(*, conversations: int, companies: int, audit_entries: int) -> dict:
                 cur.execute(
                     "INSERT INTO conversations_conversation (id, company_id, inbox_id, visitor_id,"
                     " reference, status, assigned_to_id, started_at, last_message_at, closed_at,"
-                    " personal_data_stripped_at, legal_hold)"
+                    " personal_data_stripped_at, legal_hold, waiting_since)"
                     f" SELECT {cbase} + s.i, b.company_id, b.inbox_id, {vbase} + s.i,"
                     " 'B' || lpad(to_hex(s.i), 11, '0'),"
                     # old conversations are closed; the newest 0.1% wait for a
@@ -205,7 +206,10 @@ def seed(*, conversations: int, companies: int, audit_entries: int) -> dict:
                     " ELSE 'closed' END,"
                     " NULL, s.at - interval '10 minutes', s.at,"
                     f" CASE WHEN s.i <= {conversations - conversations // 50} THEN s.at END,"
-                    " NULL, false"
+                    " NULL, false,"
+                    # the queue's clock: waiting (and taken over) since 5 minutes before
+                    f" CASE WHEN s.i > {conversations - conversations // 200}"
+                    " THEN s.at - interval '5 minutes' END"
                     f" FROM ({series}) s JOIN bench_inbox b"
                     " ON b.company_idx = s.cidx AND b.slot = s.slot"
                 )
@@ -333,6 +337,9 @@ def measure(*, repeats: int) -> dict:
         "list_deep": _timed(
             op_client, f"{list_url}?cursor={encode_cursor(*deep)}", repeats=repeats
         ),
+        "list_waiting": _timed(op_client, f"{list_url}?view=waiting", repeats=repeats),
+        "list_mine": _timed(op_client, f"{list_url}?view=mine", repeats=repeats),
+        "counts": _timed(op_client, reverse("conversations:counts"), repeats=repeats),
         "detail": _timed(
             op_client,
             reverse("conversations:detail", kwargs={"conversation_id": sample.pk}),
@@ -370,7 +377,7 @@ def child(args) -> None:
 # --------------------------------------------------------------------------- #
 
 
-PAGES = ("list_first", "list_deep", "detail", "audit")
+PAGES = ("list_first", "list_deep", "list_waiting", "list_mine", "counts", "detail", "audit")
 
 
 def run_child(
@@ -457,6 +464,9 @@ def main() -> None:
     rows = [
         ("list, first page (1M)", big["list_first"]),
         ("list, 5,000 rows deep (1M)", big["list_deep"]),
+        ("list, waiting view (1M)", big["list_waiting"]),
+        ("list, mine view (1M)", big["list_mine"]),
+        ("nav counts.json (1M)", big["counts"]),
         ("conversation detail (1M)", big["detail"]),
         ("audit page, first page (1M)", big["audit"]),
         ("list, first page (10k)", small["list_first"]),

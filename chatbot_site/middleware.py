@@ -19,6 +19,7 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.urls import Resolver404, resolve
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -73,6 +74,15 @@ def _content_length(request: HttpRequest) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0  # what Django itself reads from a malformed header
+
+
+def _caps_own_body(request: HttpRequest) -> bool:
+    """A page view marked `caps_own_body = True` (the FAQ file import) limits its
+    upload itself and shows the limit on its own page."""
+    try:
+        return bool(getattr(resolve(request.path_info).func, "caps_own_body", False))
+    except Resolver404:
+        return False
 
 
 def json_error(status: int, code: str | None = None, message: str | None = None) -> JsonResponse:
@@ -136,7 +146,7 @@ class FaultMiddleware:
             response = HttpResponseNotAllowed(["GET", "HEAD", "POST", "OPTIONS"])
             return _as_json(response) if api else response
         cap = settings.HAFEN_API_MAX_BODY_BYTES if api else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if cap is not None and _content_length(request) > cap:
+        if cap is not None and _content_length(request) > cap and not _caps_own_body(request):
             return too_large_response(request)
         response = self.get_response(request)
         if response.status_code >= 500 and faults.is_database_unavailable(
@@ -167,7 +177,7 @@ def _is_json(response: HttpResponse) -> bool:
 
 def _as_json(response: HttpResponse) -> JsonResponse:
     replaced = json_error(response.status_code)
-    for header in ("Allow", "Retry-After"):
+    for header in ("Allow", "Retry-After", "Cache-Control", "Pragma"):
         if header in response:
             replaced[header] = response[header]
     return replaced
@@ -211,10 +221,27 @@ class ServiceErrorMiddleware:
 
 
 class NoStoreMiddleware:
-    """Cache-Control: no-store on responses that show personal data (issue 12: to be filled)."""
+    """Cache-Control: no-store (and Pragma: no-cache) on every response of a view.
+
+    Conversation pages, reveals, exports, receipts, the audit CSV and the API
+    all show personal data, and a page that does not today may tomorrow: the
+    rule is "every response", not a list of paths that would go stale. A
+    view that set Cache-Control itself keeps its own (it decided); static
+    files never get here (WhiteNoise answers them before this middleware,
+    runserver's static handler before any middleware) and are skipped by
+    path as well, should they ever pass through.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
-    def __call__(self, request):
-        return self.get_response(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(self.static_prefix):
+            return response
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        if "no-store" in response["Cache-Control"]:
+            response.setdefault("Pragma", "no-cache")
+        return response

@@ -159,9 +159,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+elif env.bool("HAFEN_DB_POOL", default=False):
+    # The web process (chatbot_site/asgi.py turns this on): under ASGI each
+    # request's sync code runs in a thread of its own, so persistent per-thread
+    # connections would pile up ("too many clients"). Django's psycopg pool
+    # keeps HAFEN_DB_POOL_MAX connections per process and lends them out.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("HAFEN_DB_POOL_MIN", default=2),
+        "max_size": env.int("HAFEN_DB_POOL_MAX", default=20),
+        "timeout": env.float("HAFEN_DB_POOL_TIMEOUT", default=10.0),
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         # psycopg's default; only chatbot_site.lib.db.prepared_cursor() uses it
         # (Django's own cursors bind on the client and are never prepared).
@@ -195,6 +207,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Culling (a third of the files once MAX_ENTRIES is reached) would drop
+            # sign-in throttle counters and locks: keep the bound far above use.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -342,3 +357,104 @@ HAFEN_RATE_SELF_SERVICE_PER_MINUTE = env.int("HAFEN_RATE_SELF_SERVICE_PER_MINUTE
 # normal traffic (500 busy visitors make about 25,000 calls a minute).
 HAFEN_RATE_INBOX_PER_MINUTE = env.int("HAFEN_RATE_INBOX_PER_MINUTE", default=100_000)
 HAFEN_RATE_KEY_PREFIX = env("HAFEN_RATE_KEY_PREFIX", default="hafen:rl")
+
+# --- real time (issue 13) -----------------------------------------------------
+# Pushed updates over WebSocket (Django Channels, served by uvicorn through
+# chatbot_site/asgi.py). Events carry ids and status only (conversations/events.py).
+ASGI_APPLICATION = "chatbot_site.asgi.application"
+# Redis when REDIS_URL is set: every web process shares it, so an event raised
+# in one reaches a socket held by another. Without it (the embedded run) the
+# in-memory layer, which only works within ONE process (bin/run starts one).
+HAFEN_CHANNEL_PREFIX = env("HAFEN_CHANNEL_PREFIX", default="hafen:ws:")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # A socket's receive loop blocks 5 s in Redis (BZPOPMIN); redis-py's
+                # default read timeout is 5 s as well, and the two raced: an idle
+                # socket died. Reads get 15 s; connecting stays quick.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}
+                ],
+                "prefix": HAFEN_CHANNEL_PREFIX,
+                # An event is fresh or useless: drop what a client did not read in time.
+                "expiry": 30,
+                "group_expiry": 24 * 3600,
+                "capacity": 200,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- content security policy (issue 12) -----------------------------------------
+# django-csp (csp.middleware.CSPMiddleware) sends this on every response that
+# has no Content-Security-Policy yet: console, login, public and error pages.
+# No inline script and no inline event handlers anywhere (static/console/*.js
+# binds them); no style attributes or <style> blocks (CSS files only). Inline
+# SVG markup (the TOTP QR code) needs nothing; data: images are allowed for it.
+# The chat page sends its own policy (frame-ancestors from the inbox's allowed
+# origins; conversations/views/chat.py) and django-csp leaves a header that is
+# already there alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- sign-in throttling (issue 12) --------------------------------------------
+# accounts/throttle.py: per account (a keyed hash of the username, existing or not)
+# and per client (a keyed hash of the address, daily salt), counted in the cache.
+# After SLOWDOWN_AFTER failures each attempt waits 1, 2, 4 ... s (at most
+# MAX_DELAY_SECONDS) after the last failure; after LOCKOUT_AFTER failures the
+# account or client is locked for LOCKOUT_MINUTES, and counters expire that long
+# after the last failure. A success clears the account's counter, not the client's.
+# 0 switches a slow-down or a lockout off.
+HAFEN_SIGNIN_SLOWDOWN_AFTER = env.int("HAFEN_SIGNIN_SLOWDOWN_AFTER", default=3)
+HAFEN_SIGNIN_LOCKOUT_AFTER = env.int("HAFEN_SIGNIN_LOCKOUT_AFTER", default=10)
+HAFEN_SIGNIN_CLIENT_SLOWDOWN_AFTER = env.int("HAFEN_SIGNIN_CLIENT_SLOWDOWN_AFTER", default=20)
+HAFEN_SIGNIN_CLIENT_LOCKOUT_AFTER = env.int("HAFEN_SIGNIN_CLIENT_LOCKOUT_AFTER", default=50)
+HAFEN_SIGNIN_LOCKOUT_MINUTES = env.float("HAFEN_SIGNIN_LOCKOUT_MINUTES", default=15)
+HAFEN_SIGNIN_MAX_DELAY_SECONDS = env.int("HAFEN_SIGNIN_MAX_DELAY_SECONDS", default=60)
+
+# --- e-mail (issue 12) ---------------------------------------------------------
+# Invitations go out through Django's e-mail backend. In development the console
+# backend prints each mail (with its link) to the web process's stdout, so
+# `make run` works without a mail server; production defaults to SMTP.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587 if PRODUCTION else 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=PRODUCTION)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Hafen <hafen@localhost>")
+# How long an invitation link works, in hours.
+HAFEN_INVITATION_TTL_HOURS = env.int("HAFEN_INVITATION_TTL_HOURS", default=72)
+
+# --- staff sessions and two-factor (issue 12) -----------------------------------
+# A signed-in session ends after HAFEN_SESSION_IDLE_MINUTES without a request and
+# HAFEN_SESSION_MAX_HOURS after sign-in, whatever happens in between
+# (accounts.middleware.SessionSecurityMiddleware). The cookie lives no longer.
+HAFEN_SESSION_IDLE_MINUTES = env.float("HAFEN_SESSION_IDLE_MINUTES", default=30)
+HAFEN_SESSION_MAX_HOURS = env.float("HAFEN_SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = max(int(HAFEN_SESSION_MAX_HOURS * 3600), 60)
+# Between password and code a sign-in waits this long for step 2 (seconds).
+HAFEN_SIGNIN_PENDING_SECONDS = env.int("HAFEN_SIGNIN_PENDING_SECONDS", default=300)
+# django-otp: the issuer shown in authenticator apps (otpauth URI).
+OTP_TOTP_ISSUER = "Hafen"

@@ -36,3 +36,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]
+
+# Styled, in the active language; console layout for staff (chatbot_site/errors.py).
+handler403 = "chatbot_site.errors.handler403"
+handler404 = "chatbot_site.errors.handler404"
+handler500 = "chatbot_site.errors.handler500"

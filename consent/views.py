@@ -60,7 +60,12 @@ def notice_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Draft version %(v)d saved.") % {"v": notice.version})
             return redirect("consent:notice_edit", version=notice.version)
-    return render(request, "consent/notice_form.html", {"form": form, "notice": None})
+    return render(
+        request,
+        "consent/notice_form.html",
+        {"form": form, "notice": None},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required
@@ -82,7 +87,12 @@ def notice_edit(request: HttpRequest, version: int) -> HttpResponse:
         else:
             messages.success(request, _("Draft version %(v)d saved.") % {"v": notice.version})
             return redirect("consent:notice_edit", version=notice.version)
-    return render(request, "consent/notice_form.html", {"form": form, "notice": notice})
+    return render(
+        request,
+        "consent/notice_form.html",
+        {"form": form, "notice": notice},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required

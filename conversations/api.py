@@ -1,11 +1,15 @@
 """The visitor chat API: /api/chat/{public_key}/...
 
-- GET  /chat/{key}/config          public: name, greeting, language, notice, resume switch
+- GET  /chat/{key}/config          public: name, greeting, language, notice, resume switch,
+                                   the chat's strings (?language=de|en picks them)
 - POST /chat/{key}/conversations   start (or, with a valid token, resume) a conversation
-- POST /chat/{key}/messages        post a message; the bot answers in the same response
+                                   (a new one speaks {"language"} when the chat offers it)
+- POST /chat/{key}/messages        post a message, or {"choice": {"entry": id}} for a
+                                   clicked quick reply; the bot answers in the same response
                                    (idempotent with a client_key; 409 closed, 410 erased)
 - GET  /chat/{key}/messages        new messages since ?after=<id>, and the status
 - POST /chat/{key}/handover        "talk to a person"
+- POST /chat/{key}/language        switch the conversation's language (returns the strings)
 
 Visitors authenticate with `Authorization: Bearer <token>` (the token returned by
 POST /conversations; the server stores only its hash). Errors are JSON
@@ -21,11 +25,12 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
+from pydantic import model_validator
 
 from chatbot_site.lib.crypto import hash_token
 from chatbot_site.lib.errors import ServiceError
@@ -203,7 +208,13 @@ class ChatNoticeOut(Schema):
 class ConfigOut(Schema):
     name: str
     greeting: str
-    language: str
+    language: str = Field(
+        description=(
+            "The language of `strings`: ?language= when the chat offers it, else the inbox's."
+        )
+    )
+    languages: list[str] = Field(description="The languages the chat offers, e.g. de, en.")
+    strings: dict[str, str] = Field(description="The chat page's texts in `language`.")
     resume_enabled: bool
     token_ttl_days: int
     notice_required: bool = Field(
@@ -218,9 +229,22 @@ class ConfigOut(Schema):
 class ConversationOut(Schema):
     reference: str
     status: Conversation.Status
+    language: str = Field(
+        description="The language the bot and the system messages use for the visitor."
+    )
     started_at: datetime
     last_message_at: datetime
     closed_at: datetime | None
+
+
+class ChoiceOut(Schema):
+    entry: int | None = Field(
+        None, description='A FAQ entry: send {"choice": {"entry": <id>}} to get its answer.'
+    )
+    action: Literal["handover"] | None = Field(
+        None, description="handover: ask for a person (POST /handover)."
+    )
+    label: str = Field(description="The button's text (FAQ text, never visitor text).")
 
 
 class MessageOut(Schema):
@@ -234,10 +258,29 @@ class MessageOut(Schema):
         description="How many pieces of personal data were removed before storing."
     )
     created_at: datetime
+    choices: list[ChoiceOut] | None = Field(
+        description=(
+            'Quick replies a bot message offers ("did you mean", "talk to a person"), else null.'
+        )
+    )
+
+
+LANGUAGE_DESCRIPTION = (
+    "A browser language tag (e.g. en-US, de); its primary subtag picks one of the chat's "
+    "languages (de, en)."
+)
 
 
 class StartIn(Schema):
     new: bool = Field(False, description="Start a new conversation when the current one is closed.")
+    language: str | None = Field(
+        None,
+        max_length=35,
+        description=(
+            f"{LANGUAGE_DESCRIPTION} A new conversation speaks it when the chat offers it, "
+            "else the inbox's language; a resumed one keeps its language."
+        ),
+    )
 
 
 class StartOut(Schema):
@@ -260,13 +303,27 @@ TEXT_PATTERN = (
 )
 
 
+class ChoiceIn(Schema):
+    entry: int = Field(description="The `entry` of a quick reply the bot offered.")
+
+
 class MessageIn(Schema):
-    text: str = Field(
+    text: str | None = Field(
+        None,
         description=(
             "1 to 4000 characters once surrounding whitespace is trimmed; no control "
-            "characters but \\n, \\t, \\r. Refused with 400 invalid_text."
+            "characters but \\n, \\t, \\r. Refused with 400 invalid_text. Required "
+            "unless `choice` is sent."
         ),
         json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN},
+    )
+    choice: ChoiceIn | None = Field(
+        None,
+        description=(
+            "A clicked quick reply: the bot answers this FAQ entry, and the entry's "
+            "question (not `text`) is stored as the visitor's message. 400 invalid_choice "
+            "when the inbox has no such entry."
+        ),
     )
     client_key: str | None = Field(
         None,
@@ -280,6 +337,12 @@ class MessageIn(Schema):
             "has been closed."
         ),
     )
+
+    @model_validator(mode="after")
+    def _text_or_choice(self):
+        if self.text is None and self.choice is None:
+            raise ValueError("Send `text`, or `choice` for a quick reply.")
+        return self
 
 
 class MessagePostOut(Schema):
@@ -302,6 +365,15 @@ class HandoverOut(Schema):
     messages: list[MessageOut]
 
 
+class LanguageIn(Schema):
+    language: str = Field(max_length=35, description=LANGUAGE_DESCRIPTION)
+
+
+class LanguageOut(Schema):
+    conversation: ConversationOut
+    strings: dict[str, str] = Field(description="The chat page's texts in the new language.")
+
+
 def message_out(message: Message) -> dict:
     author = message.author if message.author_id else None
     return {
@@ -311,6 +383,7 @@ def message_out(message: Message) -> dict:
         "body": message.body,
         "redacted_count": message.redacted_count,
         "created_at": message.created_at,
+        "choices": message.choices or None,
     }
 
 
@@ -318,6 +391,10 @@ def conversation_out(conversation: Conversation) -> dict:
     return {
         "reference": conversation.reference,
         "status": conversation.status,
+        # Set on every conversation started since issue 14 (no query for the inbox then).
+        "language": conversation.language
+        if conversation.language in chat_services.chat_languages()
+        else conversation.inbox.language,
         "started_at": conversation.started_at,
         "last_message_at": conversation.last_message_at,
         "closed_at": conversation.closed_at,
@@ -357,14 +434,59 @@ def transparency_url(inbox: Inbox) -> str:
     return f"/privacy/{inbox.company.slug}/"
 
 
-def chat_config(*, inbox: Inbox) -> dict:
-    """The public configuration of an inbox (also embedded in the chat page)."""
+def chat_strings(*, language: str) -> dict[str, str]:
+    """The chat page's texts for chat.js, in `language` (the page renders with
+    them and swaps them in place when the visitor switches the language)."""
+    with translation.override(language):
+        return {
+            "you": _("You"),
+            "bot": _("Bot"),
+            "operator": _("Operator"),
+            "system": _("Notice"),
+            "send": _("Send"),
+            "sending": _("Sending…"),
+            "talkToPerson": _("Talk to a person"),
+            "handedOver": _("A person will take over this conversation."),
+            "closed": _("This conversation has been closed."),
+            "startNew": _("Start a new conversation"),
+            "redacted": _(
+                "We removed personal data from your message because you have not "
+                "consented to store it."
+            ),
+            "error": _("Something went wrong. Please try again."),
+            "offline": _("The connection was lost. Retrying…"),
+            "noticeRequired": _("Please read and accept the privacy notice before chatting."),
+            "tooLong": _("The message is too long: at most 4000 characters."),
+            "empty": _("Please type a message."),
+            "close": _("Close chat"),
+            "operatorTyping": _("An operator is typing…"),
+            "chat": _("Chat"),
+            "privacy": _("Privacy"),
+            "conversation": _("Conversation"),
+            "yourMessage": _("Your message"),
+            "hint": _("Press Enter to send, Shift+Enter for a new line."),
+            "reference": _(
+                "Your conversation reference (quote it when you ask us about your data):"
+            ),
+            "language": _("Chat language"),
+            "suggestions": _("Suggested answers"),
+        }
+
+
+def chat_config(*, inbox: Inbox, language: str | None = None) -> dict:
+    """The public configuration of an inbox (also embedded in the chat page),
+    its strings in `language` if the chat offers it, else in the inbox's."""
+    language = chat_services.chat_language_choose(
+        inbox=inbox, requested=[language] if language else []
+    )
     owed = notice_to_accept(inbox=inbox, visitor=None)
     notice = owed or notice_current(company_id=inbox.company_id)
     return {
         "name": inbox.name,
         "greeting": inbox.greeting,
-        "language": inbox.language,
+        "language": language,
+        "languages": list(chat_services.chat_languages()),
+        "strings": chat_strings(language=language),
         "resume_enabled": inbox.resume_enabled,
         "token_ttl_days": inbox.token_ttl_days,
         "notice_required": owed is not None,
@@ -394,14 +516,18 @@ INVALID = {422: ErrorOut}
 
 @router.get(
     "/chat/{public_key}/config",
-    response={200: ConfigOut, **ERRORS},
+    response={200: ConfigOut, **ERRORS, **INVALID},
     summary="Public configuration of an inbox",
     operation_id="chat_config",
 )
-def get_config(request: HttpRequest, public_key: str):
+def get_config(
+    request: HttpRequest,
+    public_key: str,
+    language: str | None = Query(None, max_length=35, description=LANGUAGE_DESCRIPTION),
+):
     inbox = inbox_or_404(public_key)
     limit_public(request, inbox)
-    return chat_config(inbox=inbox)
+    return chat_config(inbox=inbox, language=language)
 
 
 @router.post(
@@ -422,7 +548,9 @@ def get_config(request: HttpRequest, public_key: str):
         "and conversation are created (201) and the new token is returned. With a valid "
         "`Authorization: Bearer <token>` the visitor's current conversation is returned "
         "(200), or a new one is started if there is none, or if it is closed and "
-        '`{"new": true}` is sent. 403 notice_required until the privacy notice is accepted.'
+        '`{"new": true}` is sent. 403 notice_required until the privacy notice is accepted. '
+        "A new conversation speaks `language` (the browser's) when the chat offers it, else "
+        "the inbox's language."
     ),
     operation_id="chat_start",
 )
@@ -434,7 +562,10 @@ def start_conversation(request: HttpRequest, public_key: str, payload: StartIn =
         visitor.inbox, visitor.company = inbox, inbox.company
     _notice_gate(inbox, visitor)
     started = chat_services.conversation_start(
-        inbox=inbox, visitor=visitor, start_new=bool(payload and payload.new)
+        inbox=inbox,
+        visitor=visitor,
+        start_new=bool(payload and payload.new),
+        language=payload.language if payload else None,
     )
     body = {
         "token": started.token or bearer_token(request),
@@ -465,15 +596,22 @@ def start_conversation(request: HttpRequest, public_key: str, payload: StartIn =
         "(nothing is stored; start a new one with POST /conversations and "
         '`{"new": true}`). 410 visitor_erased when the visitor\'s data was erased while '
         "the request ran. Send a `client_key` to make retries safe: a repeated key "
-        "returns the stored message instead of writing a second one."
+        "returns the stored message instead of writing a second one. While the bot has "
+        'the conversation it always replies: an answer, "did you mean" quick replies '
+        '(`choices` on the reply; send one back as `choice`), "not understood" (after '
+        "the inbox's limit of misses in a row it hands over) or the handover."
     ),
     operation_id="chat_post_message",
 )
 def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
     visitor: Visitor = request.auth
     inbox = request.chat_inbox
+    choice = payload.choice.entry if payload.choice is not None else None
     try:
-        text = chat_services.chat_text_clean(payload.text)
+        if choice is not None:
+            text = chat_services.choice_label(inbox=inbox, entry_id=choice)
+        else:
+            text = chat_services.chat_text_clean(payload.text)
         conversation = chat_services.conversation_require_open(
             conversation=request.chat_conversation
         )
@@ -493,6 +631,7 @@ def post_message(request: HttpRequest, public_key: str, payload: MessageIn):
         conversation=conversation,
         text=text,
         client_key=payload.client_key,
+        choice=choice,
     )
     return ok_response(request, posted_out(posted))
 
@@ -548,4 +687,37 @@ def handover(request: HttpRequest, public_key: str):
     return {
         "conversation": conversation_out(conversation),
         "messages": [message_out(m) for m in messages],
+    }
+
+
+@router.post(
+    "/chat/{public_key}/language",
+    auth=visitor_auth,
+    response={
+        200: LanguageOut,
+        400: ErrorOut,
+        409: ErrorOut,
+        **AUTH_ERRORS,
+        **INVALID,
+    },
+    summary="Switch the conversation's language",
+    description=(
+        "From now on the bot's answers (from FAQ entries in this language, else the "
+        "inbox's) and the system messages use `language`; the response carries the "
+        "chat page's texts in it. 400 invalid_language when the chat does not offer it; "
+        "409 no_conversation before a conversation was started (GET /config?language= "
+        "gives the texts then)."
+    ),
+    operation_id="chat_set_language",
+)
+def set_language(request: HttpRequest, public_key: str, payload: LanguageIn):
+    inbox = request.chat_inbox
+    if request.chat_conversation is None:
+        raise chat_services.NoConversation(_("Start a conversation first."))
+    conversation = chat_services.conversation_language_set(
+        inbox=inbox, conversation=request.chat_conversation, language=payload.language
+    )
+    return {
+        "conversation": conversation_out(conversation),
+        "strings": chat_strings(language=conversation.language),
     }

@@ -19,3 +19,4 @@ class ConversationsConfig(AppConfig):
         register(models.Conversation)
         register(models.Message)
         register(models.InboxGroupObjectPermission)
+        register(models.CannedReply)

@@ -8,15 +8,21 @@ the accounts namespace together with accounts.urls (accounts imports no app).
 
 from django.urls import path
 
+from conversations.views import canned, home, live, rights, search, unanswered
 from conversations.views import console as views
-from conversations.views import home, rights
 
 app_name = "conversations"
 
 urlpatterns: list = [
     path("console/conversations/", views.conversation_list_view, name="list"),
     path("console/conversations/updates/", views.conversation_list_partial, name="list_partial"),
+    path("console/counts.json", views.conversation_counts_view, name="counts"),
     path("console/conversations/<int:conversation_id>/", views.conversation_detail, name="detail"),
+    path(
+        "console/conversations/<int:conversation_id>/live/",
+        live.conversation_live,
+        name="live",
+    ),
     path(
         "console/conversations/<int:conversation_id>/reply/",
         views.conversation_reply_view,
@@ -42,6 +48,13 @@ urlpatterns: list = [
         views.conversation_export_view,
         name="export",
     ),
+    path("console/search/", search.conversation_search_view, name="search"),
+    path("console/unanswered/", unanswered.unanswered_list_view, name="unanswered"),
+    path("console/unanswered/add/", unanswered.unanswered_add_view, name="unanswered_add"),
+    path("console/canned/", canned.canned_list_view, name="canned_list"),
+    path("console/canned/new/", canned.canned_create_view, name="canned_create"),
+    path("console/canned/<int:canned_id>/", canned.canned_edit_view, name="canned_edit"),
+    path("console/canned/<int:canned_id>/delete/", canned.canned_delete_view, name="canned_delete"),
 ]
 
 accounts_urlpatterns: list = [

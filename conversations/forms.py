@@ -11,6 +11,8 @@ from conversations.models import FaqEntry, Inbox
 from conversations.services.operator import REPLY_MAX_LENGTH
 
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+# More misses in a row than this would keep a stuck visitor from a person too long.
+MAX_BOT_MISS_LIMIT = 10
 
 
 class InboxForm(forms.ModelForm):
@@ -24,9 +26,12 @@ class InboxForm(forms.ModelForm):
             "resume_enabled",
             "token_ttl_days",
             "notice_required",
+            "bot_miss_limit",
+            "handover_immediately",
         ]
         widgets = {
             "greeting": forms.Textarea(attrs={"rows": 3}),
+            "bot_miss_limit": forms.NumberInput(attrs={"min": 0, "max": MAX_BOT_MISS_LIMIT}),
             "allowed_origins": forms.Textarea(
                 attrs={"rows": 3, "placeholder": "https://www.example.com"}
             ),
@@ -54,6 +59,14 @@ class InboxForm(forms.ModelForm):
         if not 1 <= days <= 365:
             raise forms.ValidationError(_("Choose between 1 and 365 days."))
         return days
+
+    def clean_bot_miss_limit(self) -> int:
+        limit = self.cleaned_data["bot_miss_limit"]
+        if limit > MAX_BOT_MISS_LIMIT:
+            raise forms.ValidationError(
+                _("Choose between 0 (never) and %(max)d.") % {"max": MAX_BOT_MISS_LIMIT}
+            )
+        return limit
 
 
 class FaqEntryForm(forms.ModelForm):
@@ -104,4 +117,24 @@ class ReplyForm(ExpectedAssigneeForm):
         max_length=REPLY_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Write a reply first.")},
+    )
+
+
+class CannedReplyForm(forms.Form):
+    """A canned reply (admins); conversations.services.canned checks it again."""
+
+    shortcut = forms.SlugField(
+        label=_("Shortcut"),
+        max_length=40,
+        help_text=_("Operators type / and this word in the reply box, e.g. greeting."),
+        error_messages={
+            "required": _("Enter a shortcut."),
+            "invalid": _("Use letters, digits, hyphens and underscores only."),
+        },
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        max_length=REPLY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": _("Enter the reply text.")},
     )

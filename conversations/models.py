@@ -53,6 +53,19 @@ class Inbox(CompanyAudited, models.Model):
         default=False,
         help_text=_("The chat starts only after the visitor accepted the current privacy notice."),
     )
+    # Bumped (conditionally, F() + 1) on every FAQ change: each web process
+    # rebuilds its intent model from the database when the version it holds is old.
+    faq_version = models.PositiveIntegerField(default=1, editable=False)
+    bot_miss_limit = models.PositiveSmallIntegerField(
+        _("hand over after this many misses in a row"),
+        default=2,
+        help_text=_("0: never hand over because of misses."),
+    )
+    handover_immediately = models.BooleanField(
+        _("hand over at once"),
+        default=False,
+        help_text=_("Skip the bot: every conversation waits for a person from its first message."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +98,14 @@ class FaqEntry(CompanyAudited, models.Model):
         _("asks for contact details"),
         default=False,
         help_text=_("After this answer the chat offers the contact form (with explicit opt-in)."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: the inbox's language."),
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -169,6 +190,10 @@ class Conversation(CompanyAudited, models.Model):
     # The last message id the assigned operator has seen: visitor messages after
     # it are their unread count. Reset when the assignee changes.
     assignee_read_message_id = models.BigIntegerField(null=True, blank=True)
+    # The visitor's language (chosen from the browser or switched in the chat).
+    language = models.CharField(max_length=8, blank=True, default="")
+    # Bot misses in a row; the inbox's bot_miss_limit hands over. Conditional writes.
+    bot_misses = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -226,6 +251,21 @@ class Message(CompanyAudited, models.Model):
     # same key returns the stored message instead of writing a second one.
     client_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
+    class BotOutcome(models.TextChoices):
+        ANSWERED = "answered", _("Answered")
+        SUGGESTED = "suggested", _("Suggestions offered")
+        NOT_UNDERSTOOD = "not_understood", _("Not understood")
+        RESOLVED = "resolved", _("Added to the FAQ")
+
+    # On visitor messages the bot handled: what it did (the unanswered-questions
+    # page lists NOT_UNDERSTOOD ones). Empty for all others.
+    bot_outcome = models.CharField(
+        max_length=16, blank=True, default="", choices=BotOutcome.choices
+    )
+    # On bot messages that offer quick replies: [{"entry": <FAQ id>, "label": "..."}] or
+    # [{"action": "handover", "label": "..."}]. Labels are FAQ text, never visitor text.
+    choices = models.JSONField(null=True, blank=True)
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -241,6 +281,12 @@ class Message(CompanyAudited, models.Model):
             # for deleting a user (author set to NULL)
             models.Index(
                 fields=["author"], condition=Q(author__isnull=False), name="message_author"
+            ),
+            # the unanswered-questions page
+            models.Index(
+                fields=["company", "-id"],
+                condition=Q(bot_outcome="not_understood"),
+                name="message_unanswered",
             ),
         ]
 

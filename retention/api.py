@@ -44,6 +44,8 @@ class ErasedCountsOut(Schema):
 class ErasureReceiptPayloadOut(Schema):
     type: Literal["hafen.erasure-receipt"]
     version: int
+    alg: Literal["HMAC-SHA256"] = Field(description="How `signature` was computed.")
+    kid: str = Field(description="The signing key: the company's own, company-<id>-v1.")
     request_id: int
     company_id: int
     origin: ErasureRequest.Origin
@@ -56,8 +58,9 @@ class ErasureReceiptPayloadOut(Schema):
 
 class ErasureReceiptOut(Schema):
     receipt: ErasureReceiptPayloadOut
-    signature: str = Field(description="HMAC-SHA256 (hex) of the canonical JSON of `receipt`.")
-    algorithm: Literal["HMAC-SHA256"]
+    signature: str = Field(
+        description="HMAC-SHA256 (hex) of the canonical JSON of `receipt`, under the key `kid`."
+    )
 
 
 class ExportControllerOut(Schema):

@@ -28,11 +28,11 @@ from retention.services.erasure import (
     ErasureError,
     erasure_execute,
     erasure_request_create,
-    receipt_verify,
 )
 from retention.services.export import visitor_export
 from retention.services.holds import legal_hold_lift, legal_hold_place
 from retention.services.policy import policy_get_or_create, policy_run_now, policy_update
+from retention.services.receipts import receipt_read
 
 OPERATOR_ROLES = (Membership.Role.ADMIN, Membership.Role.OPERATOR)
 
@@ -75,6 +75,8 @@ def policy(request: HttpRequest) -> HttpResponse:
             "holds": selectors.legal_hold_list_active(company=company),
             "hold_form": LegalHoldForm(),
         },
+        # a refused save keeps what was typed (400); a preview is a read (200)
+        status=400 if request.method == "POST" and not form.is_valid() else 200,
     )
 
 
@@ -264,8 +266,10 @@ def erasure_receipt(request: HttpRequest, request_id: int) -> HttpResponse:
 @membership_required(roles=OPERATOR_ROLES)
 @require_http_methods(["GET", "POST"])
 def receipt_verify_page(request: HttpRequest) -> HttpResponse:
+    """Checks a receipt against this company's key; what it shows comes from the signed payload."""
     form = VerifyReceiptForm(request.POST or None, request.FILES or None)
     result = None
+    check = None
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -279,11 +283,15 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("This is not JSON."))
                 status = 400
             else:
-                result = receipt_verify(document)
+                check = receipt_read(document, company_id=request.membership.company_id)
+                result = check.valid
         else:
             status = 400
     return render(
-        request, "retention/receipt_verify.html", {"form": form, "result": result}, status=status
+        request,
+        "retention/receipt_verify.html",
+        {"form": form, "result": result, "check": check},
+        status=status,
     )
 
 

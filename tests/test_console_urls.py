@@ -77,6 +77,28 @@ def _objects_of_company_a(personas) -> dict[str, Callable[[], object]]:
     def visitor():
         return conversation_in(personas.inbox_a).visitor_id
 
+    def invitation():
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from accounts.models import Invitation
+
+        return Invitation.objects.create(
+            company=personas.company_a,
+            email="invited@example.com",
+            role="operator",
+            token_hash="0" * 64,
+            expires_at=timezone.now() + timedelta(hours=1),
+        ).pk
+
+    def canned():
+        from conversations.models import CannedReply
+
+        return CannedReply.objects.create(
+            company=personas.company_a, shortcut="greeting", text="Hello"
+        ).pk
+
     return {
         "conversation_id": conversation,
         "inbox_id": lambda: personas.inbox_a.pk,
@@ -89,6 +111,8 @@ def _objects_of_company_a(personas) -> dict[str, Callable[[], object]]:
         "faq_id": faq,
         "entry_id": faq,
         "visitor_id": visitor,
+        "invitation_id": invitation,
+        "canned_id": canned,
     }
 
 

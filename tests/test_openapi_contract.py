@@ -51,6 +51,7 @@ WITHDRAW = ("post", "/contact/withdraw")
 CONSENTS = ("get", "/consents")
 ERASE = ("post", "/erase")
 EXPORT = ("get", "/export")
+LANGUAGE = ("post", "/language")
 OPERATIONS = (
     CONFIG,
     START,
@@ -65,6 +66,7 @@ OPERATIONS = (
     CONSENTS,
     ERASE,
     EXPORT,
+    LANGUAGE,
 )
 PUBLIC = {CONFIG, START, NOTICE, ACCEPT, DECLINE}  # no visitor token needed
 WITH_TOKEN = [op for op in OPERATIONS if op not in PUBLIC]
@@ -161,6 +163,7 @@ BODIES = {
     POST_MESSAGE: {"data": {"text": "hello"}},
     ACCEPT: {"data": {"version": 1}},
     CONTACT: {"data": CONTACT_BODY},
+    LANGUAGE: {"data": {"language": "de"}},
 }
 
 
@@ -328,6 +331,7 @@ def test_every_operation_answers_its_success_as_documented(api, personas):
     assert api.call(LIST_MESSAGES, token=token).json()["messages"]
     assert api.call(LIST_MESSAGES, token=token, query={"after": 10**6}).status_code == 200
     assert api.call(START, token=token).json()["messages"]  # resumed with its messages
+    assert api.call(LANGUAGE, token=token, data={"language": "de-AT"}).status_code == 200
     assert api.call(HANDOVER, token=token).status_code == 200
     assert api.call(CONTACT, token=token, data=CONTACT_BODY).status_code == 201
     assert api.call(CONSENTS, token=token).json()["records"]
@@ -423,6 +427,8 @@ def test_a_closed_conversation_and_a_missing_one_are_documented_409s(api, person
     publish_notice(personas.company_a)
     no_conversation = api.call(ACCEPT, data={"version": 1}).json()["token"]
     assert api.call(LIST_MESSAGES, token=no_conversation).status_code == 409
+    response = api.call(LANGUAGE, token=no_conversation, data={"language": "en"})
+    assert response.status_code == 409 and response.json()["error"] == "no_conversation"
 
 
 def test_an_erasure_while_a_message_is_posted_is_a_documented_410(api, personas, monkeypatch):
@@ -449,13 +455,24 @@ def test_an_erasure_under_legal_hold_is_a_documented_409(api, personas):
 
 def test_a_request_that_does_not_fit_its_schema_is_a_documented_422(api, personas):
     token = new_token(api)
-    for body in ({"text": "hello", "client_key": "short"}, {"text": 12}, {}, [], "null"):
+    for body in (
+        {"text": "hello", "client_key": "short"},
+        {"text": 12},
+        {},
+        [],
+        "null",
+        {"choice": {"entry": "x"}},
+        {"choice": {}},
+    ):
         response = api.call(POST_MESSAGE, token=token, data=body)
         assert response.status_code == 422, body
         assert response.json()["error"] == "invalid_request"
     assert api.call(LIST_MESSAGES, token=token, query={"after": -1}).status_code == 422
     assert api.call(LIST_MESSAGES, token=token, query={"after": "x"}).status_code == 422
     assert api.call(START, data={"new": "maybe"}).status_code == 422
+    assert api.call(START, data={"language": "x" * 36}).status_code == 422
+    assert api.call(LANGUAGE, token=token, data={}).status_code == 422
+    assert api.call(CONFIG, query={"language": "x" * 36}).status_code == 422
     publish_notice(personas.company_a)
     assert api.call(ACCEPT, data={"version": "one"}).status_code == 422
     assert api.call(ACCEPT, data={}).status_code == 422
@@ -465,7 +482,7 @@ def test_a_request_that_does_not_fit_its_schema_is_a_documented_422(api, persona
 def test_a_body_that_is_not_json_is_a_documented_400(api, personas):
     token = new_token(api)
     publish_notice(personas.company_a)
-    for op in (START, POST_MESSAGE, ACCEPT, CONTACT):
+    for op in (START, POST_MESSAGE, ACCEPT, CONTACT, LANGUAGE):
         response = api.call(op, token=token, data="{not json")
         assert response.status_code == 400, op
         assert response.json()["error"] == "bad_request"
@@ -508,3 +525,38 @@ def test_a_database_that_cannot_be_reached_is_a_documented_503_on_every_operatio
         response = api.call(op, token=tokens.get(op), **BODIES.get(op, {}))
         assert response.status_code == 503, op
         assert response.json()["error"] == "unavailable" and response["Retry-After"]
+
+
+# --- the bot (issue 14) ---------------------------------------------------
+
+
+def test_the_bots_quick_replies_and_the_language_switch_validate(api, personas):
+    """choices on a bot message, a clicked choice, the language on the conversation,
+    and the refusals (unknown entry, unknown language), against the document."""
+    entry = FaqEntry.objects.create(
+        company=personas.company_a,
+        inbox=personas.inbox_a,
+        questions="What are your opening hours?",
+        answer="Monday to Friday, 9 to 6.",
+    )
+    started = api.call(START, data={"language": "de-DE"})
+    assert started.json()["conversation"]["language"] == "de"
+    token = started.json()["token"]
+    missed = api.call(POST_MESSAGE, token=token, data={"text": "zzzz qqqq xxxx"})
+    assert missed.status_code == 200
+    assert missed.json()["replies"][0]["choices"][-1]["action"] == "handover"
+    clicked = api.call(POST_MESSAGE, token=token, data={"choice": {"entry": entry.pk}})
+    assert clicked.status_code == 200
+    assert clicked.json()["message"]["body"] == "What are your opening hours?"
+    assert clicked.json()["replies"][0]["body"] == "Monday to Friday, 9 to 6."
+    assert clicked.json()["replies"][0]["choices"] is None
+    refused = api.call(POST_MESSAGE, token=token, data={"choice": {"entry": entry.pk + 99}})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_choice"
+    switched = api.call(LANGUAGE, token=token, data={"language": "en-GB"})
+    assert switched.json()["conversation"]["language"] == "en"
+    assert switched.json()["strings"]["talkToPerson"] == "Talk to a person"
+    bad = api.call(LANGUAGE, token=token, data={"language": "fr"})
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_language"
+    assert Conversation.objects.get().language == "en"
+    assert api.call(CONFIG, query={"language": "en-US"}).json()["language"] == "en"
+    assert api.call(LIST_MESSAGES, token=token).json()["messages"][1]["choices"]

@@ -61,6 +61,21 @@ def blind_index(value: str) -> str:
     return hmac.new(settings.BLIND_INDEX_KEY.encode(), normalised.encode(), "sha256").hexdigest()
 
 
+def derived_key(label: str) -> bytes:
+    """A key for one purpose, derived from BLIND_INDEX_KEY: HMAC-SHA256(key, label).
+
+    Separate labels give unrelated keys ("hafen-search:<company id>" is one
+    company's search key), so a hash made for one purpose never matches one
+    made for another, and no second secret has to be configured.
+    """
+    return _derived_key(settings.BLIND_INDEX_KEY, label)
+
+
+@functools.lru_cache(maxsize=1024)
+def _derived_key(secret: str, label: str) -> bytes:
+    return hmac.new(secret.encode(), label.encode(), "sha256").digest()
+
+
 def canonical_json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
@@ -72,6 +87,24 @@ def sign(payload: dict[str, Any]) -> str:
 
 def verify(payload: dict[str, Any], signature: str) -> bool:
     return hmac.compare_digest(sign(payload), signature or "")
+
+
+RECEIPT_KEY_LABEL = "hafen-receipt:"
+
+
+def company_receipt_key(company_id: int) -> bytes:
+    """One company's receipt signing key: HMAC-SHA256(RECEIPT_SIGNING_KEY, "hafen-receipt:<id>").
+
+    Derived, not stored: one configured secret, and a receipt of one company
+    never verifies under another company's key (each tenant checks only its own).
+    """
+    secret = settings.RECEIPT_SIGNING_KEY.encode()
+    return hmac.new(secret, f"{RECEIPT_KEY_LABEL}{company_id}".encode(), "sha256").digest()
+
+
+def sign_with_key(key: bytes, payload: dict[str, Any]) -> str:
+    """HMAC-SHA256 (hex) of the canonical JSON of `payload` under `key`."""
+    return hmac.new(key, canonical_json(payload), "sha256").hexdigest()
 
 
 # --- field encryption keys ----------------------------------------------------

@@ -33,8 +33,10 @@ from consent.selectors import (
     visitor_has_contact_consent,
 )
 from consent.services.errors import ConsentError
+from conversations.events import conversation_changed, visitor_contact_changed
 from conversations.models import Conversation, Inbox, Message, Visitor
 from conversations.rights import REPLY, require_right
+from conversations.search import conversations_reindex
 from conversations.services.visitors import visitor_create
 
 NAME_MAX_LENGTH = 200
@@ -234,6 +236,7 @@ def contact_details_give(
         action=ConsentRecord.Action.GRANTED,
         purpose_text=purpose,
     )
+    visitor_contact_changed(visitor=visitor)  # after commit; ids only
     return ContactDetails(name=name, email=email, phone=phone)
 
 
@@ -282,7 +285,8 @@ def contact_details_withdraw(*, visitor: Visitor) -> Withdrawal:
         company_id=visitor.company_id,
         conversation__visitor=visitor,
         sender=Message.Sender.VISITOR,
-    ).only("id", "body", "redacted_count")
+    ).only("id", "conversation_id", "body", "redacted_count")
+    changed: set[int] = set()
     for message in messages:
         body, count = redact(message.body, region=region, language=language)
         if count:
@@ -290,6 +294,9 @@ def contact_details_withdraw(*, visitor: Visitor) -> Withdrawal:
                 body=body, redacted_count=message.redacted_count + count
             )
             redacted += 1
+            changed.add(message.conversation_id)
+    # The keyed search index follows the text: a withdrawn detail is no longer found.
+    conversations_reindex(conversation_ids=changed)
     if had_consent:
         _record(
             visitor=visitor,
@@ -298,6 +305,7 @@ def contact_details_withdraw(*, visitor: Visitor) -> Withdrawal:
             action=ConsentRecord.Action.WITHDRAWN,
             audit_data={"messages_redacted": redacted},
         )
+    visitor_contact_changed(visitor=visitor)  # after commit; ids only
     return Withdrawal(recorded=had_consent, messages_redacted=redacted)
 
 
@@ -338,6 +346,7 @@ def contact_request(
         body=text,
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
+    conversation_changed(conversation=locked, what="message", message=message)
     request = ContactRequest(
         company_id=conversation.company_id,
         conversation=conversation,

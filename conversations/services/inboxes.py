@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import Company
+from conversations.bot import faq_changed
 from conversations.models import FaqEntry, Inbox
 
 INBOX_FIELDS = (
@@ -22,8 +23,10 @@ INBOX_FIELDS = (
     "resume_enabled",
     "token_ttl_days",
     "notice_required",
+    "bot_miss_limit",
+    "handover_immediately",
 )
-FAQ_FIELDS = ("questions", "answer", "asks_for_contact", "position")
+FAQ_FIELDS = ("questions", "answer", "asks_for_contact", "position", "language")
 
 
 @transaction.atomic
@@ -41,13 +44,17 @@ def inbox_update(*, inbox: Inbox, **fields: Any) -> Inbox:
         if name in INBOX_FIELDS:
             setattr(inbox, name, value)
     inbox.save()
+    if "language" in fields:  # entries without a language follow the inbox's
+        faq_changed(inbox_id=inbox.pk)
     return inbox
 
 
 @transaction.atomic
 def faq_entry_create(*, inbox: Inbox, **fields: Any) -> FaqEntry:
     values = {k: v for k, v in fields.items() if k in FAQ_FIELDS}
-    return FaqEntry.objects.create(company_id=inbox.company_id, inbox=inbox, **values)
+    entry = FaqEntry.objects.create(company_id=inbox.company_id, inbox=inbox, **values)
+    faq_changed(inbox_id=inbox.pk)  # every process rebuilds its bot model (conversations.bot)
+    return entry
 
 
 @transaction.atomic
@@ -56,9 +63,12 @@ def faq_entry_update(*, entry: FaqEntry, **fields: Any) -> FaqEntry:
         if name in FAQ_FIELDS:
             setattr(entry, name, value)
     entry.save()
+    faq_changed(inbox_id=entry.inbox_id)
     return entry
 
 
 @transaction.atomic
 def faq_entry_delete(*, entry: FaqEntry) -> None:
+    inbox_id = entry.inbox_id
     entry.delete()
+    faq_changed(inbox_id=inbox_id)

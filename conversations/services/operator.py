@@ -20,6 +20,7 @@ from datetime import datetime
 
 from auditlog.models import LogEntry
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,8 +29,10 @@ from accounts.models import Membership
 from chatbot_site.lib import pii
 from chatbot_site.lib.audit import audit_access, audit_event
 from chatbot_site.lib.errors import ServiceError
+from conversations.events import conversation_changed
 from conversations.models import Conversation, Message, Visitor
 from conversations.rights import PERSONAL_DATA, REPLY, VIEW, require_right
+from conversations.search import message_index
 from conversations.selectors.console import conversation_messages
 
 REPLY_MAX_LENGTH = 4000
@@ -92,10 +95,17 @@ def _show_visitor(visitor: Visitor, *, revealed: bool) -> ShownVisitor:
     )
 
 
-def _build_view(*, conversation: Conversation, revealed: bool) -> ConversationView:
+def _build_view(
+    *, conversation: Conversation, revealed: bool, after_id: int = 0, limit: int | None = None
+) -> ConversationView:
     region = conversation.company.country
     messages = []
-    for message in conversation_messages(conversation=conversation):
+    rows = conversation_messages(conversation=conversation)
+    if after_id:
+        rows = rows.filter(pk__gt=after_id)
+    if limit is not None:
+        rows = rows[:limit]
+    for message in rows:
         body = message.body if revealed else pii.mask(message.body, region=region)
         messages.append(
             ShownMessage(
@@ -132,7 +142,55 @@ def conversation_open(*, membership: Membership, conversation: Conversation) -> 
     """The masked view of a conversation; the open is audited as an access."""
     _require(membership=membership, conversation=conversation, right=VIEW)
     _audit_read(membership=membership, conversation=conversation, event="conversation.open")
-    return _build_view(conversation=conversation, revealed=False)
+    view = _build_view(conversation=conversation, revealed=False)
+    if view.messages:
+        conversation_read_advance(
+            membership=membership, conversation=conversation, message_id=view.messages[-1].id
+        )
+    return view
+
+
+def conversation_read_advance(
+    *, membership: Membership, conversation: Conversation, message_id: int
+) -> bool:
+    """The assignee has seen the conversation up to `message_id`: their unread
+    count (the queue) drops to what came after it.
+
+    A conditional write: only while the membership's user is the assignee, and
+    only forwards (two tabs reporting out of order never move it back; a
+    take-over racing it resets the mark for the new assignee and this matches
+    nothing). Others' reads change nothing. Returns whether it moved.
+    """
+    me = membership.user_id
+    if conversation.assigned_to_id != me:
+        return False
+    matched = Conversation.objects.filter(
+        Q(assignee_read_message_id__isnull=True) | Q(assignee_read_message_id__lt=message_id),
+        company_id=conversation.company_id,
+        pk=conversation.pk,
+        assigned_to_id=me,
+    ).update(assignee_read_message_id=message_id)
+    if matched:
+        conversation.assignee_read_message_id = message_id
+    return bool(matched)
+
+
+def conversation_follow(
+    *, membership: Membership, conversation: Conversation, after_id: int, limit: int
+) -> ConversationView:
+    """The masked messages after `after_id` (at most `limit`): the live updates of an open page.
+
+    Not audited: these fetches belong to the page view that conversation_open
+    logged, and a per-fetch entry would bury the log. The rights are checked on
+    every fetch all the same, so a membership that lost the right stops seeing.
+    """
+    _require(membership=membership, conversation=conversation, right=VIEW)
+    view = _build_view(conversation=conversation, revealed=False, after_id=after_id, limit=limit)
+    if view.messages:  # the assignee sees them on the open page: no longer unread
+        conversation_read_advance(
+            membership=membership, conversation=conversation, message_id=view.messages[-1].id
+        )
+    return view
 
 
 def personal_data_reveal(
@@ -155,6 +213,19 @@ def personal_data_reveal(
         conversation=conversation,
         event="personal_data.reveal",
         reason=safe_reason,
+    )
+    return _build_view(conversation=conversation, revealed=True)
+
+
+def conversation_open_revealed(
+    *, membership: Membership, conversation: Conversation
+) -> ConversationView:
+    """The unmasked view shown once after a reveal (the POST logged its reason and
+    redirected here): the right is checked again, as it may have been revoked
+    since, and the open is audited as an access like any other."""
+    _require(membership=membership, conversation=conversation, right=PERSONAL_DATA)
+    _audit_read(
+        membership=membership, conversation=conversation, event="conversation.open", revealed=True
     )
     return _build_view(conversation=conversation, revealed=True)
 
@@ -239,9 +310,13 @@ def _claim(
         if current.assigned_to_id not in (None, me, expected_assignee_id):
             raise _taken_by(current.assigned_to)
         now = timezone.now()
+        # A new assignee has read nothing yet: the read mark is reset in the same write.
+        reset = {} if current.assigned_to_id == me else {"assignee_read_message_id": None}
         matched = Conversation.objects.filter(
             pk=conversation.pk, status=current.status, **_assignee_filter(current.assigned_to_id)
-        ).update(status=Conversation.Status.OPERATOR, assigned_to_id=me, last_message_at=now)
+        ).update(
+            status=Conversation.Status.OPERATOR, assigned_to_id=me, last_message_at=now, **reset
+        )
         if matched:
             audit_event(
                 company_id=conversation.company_id,
@@ -259,6 +334,8 @@ def _claim(
             conversation.status = Conversation.Status.OPERATOR
             conversation.assigned_to = membership.user
             conversation.last_message_at = now
+            if reset:
+                conversation.assignee_read_message_id = None
             return True
         current = _current(conversation)
     raise OperatorError(_("The conversation changed meanwhile. Please try again."))
@@ -306,13 +383,16 @@ def conversation_reply(
                 raise _closed()
             raise _taken_by(current.assigned_to)
         conversation.last_message_at = now
-    return Message.objects.create(
+    message = Message.objects.create(
         company_id=conversation.company_id,
         conversation=conversation,
         sender=Message.Sender.OPERATOR,
         author=membership.user,
         body=text,
     )
+    message_index(message=message)  # same transaction: never a reply without its tokens
+    conversation_changed(conversation=conversation, what="message", message=message)
+    return message
 
 
 @transaction.atomic
@@ -336,9 +416,10 @@ def conversation_take_over(
         expected_assignee_id=expected_assignee_id,
         event="conversation.take_over",
     ):
-        _system_message(
+        joined = _system_message(
             conversation=conversation, text=gettext_lazy("An operator has joined the conversation.")
         )
+        conversation_changed(conversation=conversation, what="assignment", message=joined)
     return conversation
 
 
@@ -366,10 +447,13 @@ def conversation_close(*, membership: Membership, conversation: Conversation) ->
         inbox_id=conversation.inbox_id,
         status_to=Conversation.Status.CLOSED,
     )
-    _system_message(conversation=conversation, text=gettext_lazy("The conversation was closed."))
+    closed = _system_message(
+        conversation=conversation, text=gettext_lazy("The conversation was closed.")
+    )
     conversation.status = Conversation.Status.CLOSED
     conversation.closed_at = now
     conversation.last_message_at = now
+    conversation_changed(conversation=conversation, what="status", message=closed)
     return conversation
 
 

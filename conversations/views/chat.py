@@ -18,13 +18,14 @@ from django.template.loader import get_template, render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from conversations.api import chat_config
+from conversations.api import chat_strings as api_chat_strings
 from conversations.models import Inbox
 from conversations.selectors.visitors import inbox_get_by_public_key
+from conversations.services.chat import chat_language_choose
 
 DEMO_PUBLIC_KEY = "demo-website"
 
@@ -33,6 +34,8 @@ DEMO_PUBLIC_KEY = "demo-website"
 # consent app hooks its notice gate and contact form in this way.
 CHAT_PAGE_EXTENSIONS = ("consent/_chat_extension.html", "retention/_chat_extension.html")
 POLL_INTERVAL_MS = 2000
+MAX_ACCEPT_LANGUAGES = 20
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$")
 
 
@@ -58,29 +61,31 @@ def chat_csp(inbox: Inbox) -> str:
     )
 
 
-def chat_strings() -> dict[str, str]:
-    """UI strings for chat.js, in the active language."""
-    return {
-        "you": _("You"),
-        "bot": _("Bot"),
-        "operator": _("Operator"),
-        "system": _("Notice"),
-        "send": _("Send"),
-        "sending": _("Sending…"),
-        "talkToPerson": _("Talk to a person"),
-        "handedOver": _("A person will take over this conversation."),
-        "closed": _("This conversation has been closed."),
-        "startNew": _("Start a new conversation"),
-        "redacted": _(
-            "We removed personal data from your message because you have not consented to store it."
-        ),
-        "error": _("Something went wrong. Please try again."),
-        "offline": _("The connection was lost. Retrying…"),
-        "noticeRequired": _("Please read and accept the privacy notice before chatting."),
-        "tooLong": _("The message is too long: at most 4000 characters."),
-        "empty": _("Please type a message."),
-        "close": _("Close chat"),
-    }
+def chat_strings(*, language: str) -> dict[str, str]:
+    """UI strings for chat.js in `language` (the API's switch returns the same)."""
+    return api_chat_strings(language=language)
+
+
+def accepted_languages(header: str) -> list[str]:
+    """The language tags of an Accept-Language header, most preferred first
+    (q=0 dropped, malformed parts ignored); only read, never stored."""
+    ranked = []
+    for position, part in enumerate(header.split(",")[:MAX_ACCEPT_LANGUAGES]):
+        tag, _sep, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*" or not _LANGUAGE_TAG.match(tag):
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, tag))
+    return [tag for _q, _p, tag in sorted(ranked)]
 
 
 def chat_page_extensions() -> list[str]:
@@ -100,24 +105,33 @@ def chat_page(request: HttpRequest, public_key: str) -> HttpResponse:
     inbox = inbox_get_by_public_key(public_key=public_key)
     if inbox is None:
         raise Http404("No such chat.")
-    with translation.override(inbox.language):
-        config = chat_config(inbox=inbox)
+    # The browser's language when the chat offers it, else the inbox's.
+    language = chat_language_choose(
+        inbox=inbox, requested=accepted_languages(request.headers.get("Accept-Language", ""))
+    )
+    with translation.override(language):
+        config = chat_config(inbox=inbox, language=language)
         page = {
             **config,
             "publicKey": inbox.public_key,
             "apiBase": f"/api/chat/{inbox.public_key}",
             "storageKey": f"hafen:{inbox.public_key}:token",
             "pollMs": POLL_INTERVAL_MS,
-            "strings": chat_strings(),
         }
         # No request: context processors would read the session (and set Vary: Cookie).
         html = render_to_string(
             "chat/page.html",
-            {"inbox": inbox, "page": page, "extensions": chat_page_extensions()},
+            {
+                "inbox": inbox,
+                "page": page,
+                "language": language,
+                "extensions": chat_page_extensions(),
+            },
         )
     response = HttpResponse(html)
     response["Content-Security-Policy"] = chat_csp(inbox)
-    response["Content-Language"] = inbox.language
+    response["Content-Language"] = language
+    response["Vary"] = "Accept-Language"
     response["Cache-Control"] = "no-store"
     return response
 

@@ -10,9 +10,10 @@ and a view only asks conversations.rights what to offer on the page.
 from __future__ import annotations
 
 import json
+import time
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -20,13 +21,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import membership_required
 from accounts.models import Membership
+from chatbot_site.lib.errors import NotAllowed
 from conversations.forms import ReplyForm, TakeOverForm
 from conversations.models import Conversation
 from conversations.rights import ERASE, PERSONAL_DATA, REPLY, inbox_ids, rights_on_inbox
+from conversations.selectors.canned import canned_reply_choices
 from conversations.selectors.console import (
+    CLOSED,
+    MINE,
     PAGE_SIZE,
+    UNASSIGNED,
+    WAITING,
+    WITH_BOT,
     ConversationFilters,
     console_inboxes,
+    conversation_counts,
     conversation_get_for_console,
     conversation_list,
     waiting_count,
@@ -38,6 +47,7 @@ from conversations.services.operator import (
     conversation_close,
     conversation_export,
     conversation_open,
+    conversation_open_revealed,
     conversation_reply,
     conversation_take_over,
     personal_data_reveal,
@@ -46,7 +56,19 @@ from conversations.services.operator import (
 staff_required = membership_required()
 
 
+# The queue's tabs, in order: (value of ?view=, label); "" is every conversation.
+QUEUE_VIEWS = [
+    ("", _("All")),
+    (MINE, _("Mine")),
+    (UNASSIGNED, _("Unassigned")),
+    (WAITING, _("Waiting")),
+    (WITH_BOT, _("With the bot")),
+    (CLOSED, _("Closed")),
+]
+
+
 class ConversationFilterForm(forms.Form):
+    view = forms.ChoiceField(label=_("Show"), required=False, choices=QUEUE_VIEWS)
     inbox = forms.TypedChoiceField(label=_("Inbox"), required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(label=_("Status"), required=False)
     waiting = forms.BooleanField(label=_("Waiting for a human only"), required=False)
@@ -79,6 +101,7 @@ class ConversationFilterForm(forms.Form):
             waiting_only=bool(data.get("waiting")),
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
+            view=data.get("view") or None,
         )
 
 
@@ -117,9 +140,25 @@ def _list_context(request: HttpRequest) -> dict:
         "page": page,
         "next_query": next_query,
         "filter_query": base.urlencode(),
+        "tabs": _queue_tabs(request, current=filters.view or ""),
+        "longest_waiting_first": filters.longest_waiting_first,
         "waiting_count": waiting_label(waiting_count(membership=membership)),
         "read_only": not inbox_ids(membership=membership, right=REPLY),
     }
+
+
+def _queue_tabs(request: HttpRequest, *, current: str) -> list[dict]:
+    """One link per queue view, keeping the inbox and date filters (a view
+    replaces the status filters; a tab starts at the first page)."""
+    tabs = []
+    for value, label in QUEUE_VIEWS:
+        query = request.GET.copy()
+        for key in ("cursor", "view", "status", "waiting"):
+            query.pop(key, None)
+        if value:
+            query["view"] = value
+        tabs.append({"label": label, "query": query.urlencode(), "active": value == current})
+    return tabs
 
 
 @staff_required
@@ -131,9 +170,24 @@ def conversation_list_view(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def conversation_list_partial(request: HttpRequest) -> HttpResponse:
-    """The first page's rows and the waiting count, polled by console.js."""
+    """The first page's rows and the waiting count, fetched by console.js."""
     context = _list_context(request)
     return render(request, "console/_conversation_rows.html", context)
+
+
+@staff_required
+@require_GET
+def conversation_counts_view(request: HttpRequest) -> JsonResponse:
+    """The navigation's counters (nav_live.js): waiting, mine, unassigned over the
+    inboxes the membership may see (each capped, see conversation_counts), and
+    the inboxes it serves (may reply in), whose new waiting conversations notify.
+    Counts and ids only."""
+    membership: Membership = request.membership
+    counts = conversation_counts(membership=membership)
+    data = {**counts, "serves": sorted(inbox_ids(membership=membership, right=REPLY))}
+    response = JsonResponse(data)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _detail_context(
@@ -160,6 +214,8 @@ def _detail_context(
         "reply_form": reply_form or (ReplyForm() if can_reply else None),
         "reveal_form": reveal_form or RevealForm(),
         "error": error,
+        # what the reply box offers after "/" (static/console/reply_box.js)
+        "canned_replies": canned_reply_choices(company=conversation.company) if can_reply else [],
     }
 
 
@@ -175,19 +231,61 @@ def _render_detail(request, conversation, *, status: int = 200, **kwargs) -> Htt
     )
 
 
+# Post/Redirect/Get for a reveal: the POST logs the reason and leaves a one-time
+# marker in the session (conversation id -> expiry); the detail page it
+# redirects to consumes the marker and shows the data unmasked, once. A reload,
+# or a visit after REVEAL_MARKER_SECONDS, shows it masked again. The marker
+# holds ids and a time only, never personal data.
+REVEAL_SESSION_KEY = "hafen.reveal_once"
+REVEAL_MARKER_SECONDS = 600
+
+
+def _reveal_marker_set(request: HttpRequest, conversation_id: int) -> None:
+    now = time.time()
+    markers = {
+        key: expires
+        for key, expires in request.session.get(REVEAL_SESSION_KEY, {}).items()
+        if expires > now
+    }
+    markers[str(conversation_id)] = now + REVEAL_MARKER_SECONDS
+    request.session[REVEAL_SESSION_KEY] = markers
+
+
+def _reveal_marker_take(request: HttpRequest, conversation_id: int) -> bool:
+    """Whether a reveal of this conversation is pending; consumes the marker."""
+    markers = request.session.get(REVEAL_SESSION_KEY)
+    if not markers or str(conversation_id) not in markers:
+        return False
+    expires = markers.pop(str(conversation_id))
+    request.session[REVEAL_SESSION_KEY] = markers
+    return expires > time.time()
+
+
 @staff_required
 @require_GET
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = conversation_get_for_console(
         membership=request.membership, conversation_id=conversation_id
     )
+    if _reveal_marker_take(request, conversation.pk):
+        try:
+            view = conversation_open_revealed(
+                membership=request.membership, conversation=conversation
+            )
+        except NotAllowed:
+            pass  # the right was revoked since the reveal: the masked page, as for anyone
+        else:
+            response = _render_detail(request, conversation, view=view)
+            response["Cache-Control"] = "no-store"
+            return response
     return _render_detail(request, conversation)
 
 
 @staff_required
 @require_POST
 def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    """Break glass: the unmasked page is this response only; nothing is kept in the session."""
+    """Break glass: logs the reason, then redirects to the detail page, which shows
+    the data unmasked once (see REVEAL_SESSION_KEY); a reload masks it again."""
     membership: Membership = request.membership
     conversation = conversation_get_for_console(
         membership=membership, conversation_id=conversation_id
@@ -207,9 +305,9 @@ def conversation_reveal(request: HttpRequest, conversation_id: int) -> HttpRespo
         if valid:
             form.add_error("reason", str(exc))
         return _render_detail(request, conversation, status=400, reveal_form=form)
-    response = _render_detail(request, conversation, view=view)
-    response["Cache-Control"] = "no-store"
-    return response
+    del view  # shown by the detail page the redirect leads to
+    _reveal_marker_set(request, conversation.pk)
+    return redirect("conversations:detail", conversation_id=conversation.pk)
 
 
 def _refused(request: HttpRequest, conversation_id: int, **kwargs) -> HttpResponse:
@@ -233,14 +331,29 @@ def _action(request: HttpRequest, conversation_id: int, service, **kwargs) -> Ht
     return redirect("conversations:detail", conversation_id=conversation.pk)
 
 
+def _reply_gone(request: HttpRequest, form: ReplyForm) -> HttpResponse:
+    """The conversation is gone (its visitor was erased, retention deleted it) or no
+    longer visible to this user: a plain page that keeps the typed reply, so it
+    can be copied, instead of a bare 404. Says the same in both cases."""
+    return render(
+        request,
+        "console/reply_gone.html",
+        {"text": request.POST.get("text", "")[: form.fields["text"].max_length or None]},
+        status=404,
+    )
+
+
 @staff_required
 @require_POST
 def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     membership: Membership = request.membership
-    conversation = conversation_get_for_console(
-        membership=membership, conversation_id=conversation_id
-    )
     form = ReplyForm(request.POST)
+    try:
+        conversation = conversation_get_for_console(
+            membership=membership, conversation_id=conversation_id
+        )
+    except Http404:
+        return _reply_gone(request, form)
     valid = form.is_valid()
     try:
         # An invalid form still asks the service, with no text: it answers the
@@ -257,7 +370,10 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
             return _render_detail(request, conversation, status=400, reply_form=form)
         # The form keeps the typed text; the page shows who has the conversation now.
         form.add_error("text", str(exc))
-        return _refused(request, conversation_id, reply_form=form)
+        try:
+            return _refused(request, conversation_id, reply_form=form)
+        except Http404:  # erased meanwhile
+            return _reply_gone(request, form)
     return redirect("conversations:detail", conversation_id=conversation.pk)
 
 

@@ -39,7 +39,13 @@ def inbox_create_view(request: HttpRequest) -> HttpResponse:
         inbox = services.inbox_create(company=company, **form.cleaned_data)
         messages.success(request, _("Inbox created."))
         return redirect("inboxes:edit", inbox_id=inbox.pk)
-    return render(request, "inboxes/create.html", {"form": form})
+    # Post/Redirect/Get: only a refused POST gets here, with what was typed (400)
+    return render(
+        request,
+        "inboxes/create.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required
@@ -61,6 +67,7 @@ def inbox_edit_view(request: HttpRequest, inbox_id: int) -> HttpResponse:
             "entries": list(faq_entry_list(company=company, inbox=inbox)),
             "snippet": widget_snippet(request, inbox),
         },
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -74,7 +81,12 @@ def faq_create_view(request: HttpRequest, inbox_id: int) -> HttpResponse:
         services.faq_entry_create(inbox=inbox, **form.cleaned_data)
         messages.success(request, _("Answer added."))
         return redirect("inboxes:edit", inbox_id=inbox.pk)
-    return render(request, "inboxes/faq_form.html", {"inbox": inbox, "form": form})
+    return render(
+        request,
+        "inboxes/faq_form.html",
+        {"inbox": inbox, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required
@@ -88,7 +100,12 @@ def faq_edit_view(request: HttpRequest, inbox_id: int, entry_id: int) -> HttpRes
         services.faq_entry_update(entry=entry, **form.cleaned_data)
         messages.success(request, _("Answer saved."))
         return redirect("inboxes:edit", inbox_id=inbox.pk)
-    return render(request, "inboxes/faq_form.html", {"inbox": inbox, "form": form, "entry": entry})
+    return render(
+        request,
+        "inboxes/faq_form.html",
+        {"inbox": inbox, "form": form, "entry": entry},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @admin_required

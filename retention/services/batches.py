@@ -27,6 +27,7 @@ from accounts.models import Company
 from chatbot_site.lib.crypto import encryption_keys_check
 from chatbot_site.lib.pii import redact
 from conversations.models import Conversation, Message, Visitor
+from conversations.search import conversations_reindex
 from retention.cutoffs import Cutoffs
 from retention.models import RetentionRun
 from retention.selectors import (
@@ -229,9 +230,11 @@ def _redact_messages(
     region: str,
     languages: dict,
     renew: Callable[[], None],
+    changed_conversations: set[int],
 ) -> int:
     """Redact personal data in the messages of these conversations not yet through the
-    detector (unstripped_messages); returns the spans replaced.
+    detector (unstripped_messages); returns the spans replaced and adds the ids of
+    conversations with a changed message to `changed_conversations`.
 
     A body no configured key decrypts raises UndecryptableValue: the batch rolls
     back and nothing of it is marked stripped.
@@ -257,6 +260,7 @@ def _redact_messages(
                 changed.append(message)
         if changed:
             _save_bodies(changed)
+            changed_conversations.update(m.conversation_id for m in changed)
         if len(chunk) < MESSAGE_CHUNK:
             return replaced
         last_id = chunk[-1].id
@@ -284,13 +288,17 @@ def strip_batch(
         budget.keys_checked = True
     relaxed_commit()
     ids = [row[0] for row in rows]
+    changed: set[int] = set()
     counts["messages_redacted"] = _redact_messages(
         conversation_ids=ids,
         cutoffs=cutoffs,
         region=company.country,
         languages={row[0]: row[2] for row in rows},
         renew=budget.lock.renew if budget.lock is not None else lambda: None,
+        changed_conversations=changed,
     )
+    # The keyed search index follows the stored text: a redacted word is no longer found.
+    conversations_reindex(conversation_ids=changed)
     # A visitor keeps their details while a conversation of theirs is inside the
     # window (a message after the cutoff) or held; the last one to be stripped
     # wipes them.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from auditlog.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,29 +30,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Company, Membership
 from chatbot_site.lib.audit import audit_access, save_audited
-from chatbot_site.lib.crypto import sign, verify
 from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation, Visitor
 from conversations.rights import ERASE, require_right
 from retention.models import ErasureLedgerEntry, ErasureRequest
 from retention.selectors import subject_audit_entries
 from retention.services.ledger import LedgerError, ledger_append, ledger_record
+from retention.services.receipts import receipt_build
+from retention.services.receipts import receipt_verify as receipt_verify  # re-exported
 from retention.services.statements import conversations_delete, visitors_delete
 
 logger = logging.getLogger(__name__)
-
-RECEIPT_TYPE = "hafen.erasure-receipt"
-RECEIPT_VERSION = 1
-RECEIPT_KEYS = {
-    "type",
-    "version",
-    "request_id",
-    "company_id",
-    "origin",
-    "executed_by",
-    "executed_at",
-    "erased",
-}
 
 
 class ErasureError(ServiceError):
@@ -99,34 +86,6 @@ def _executed_by(*, actor: AbstractBaseUser | None, origin: str) -> int | str:
     if getattr(actor, "is_authenticated", False):
         return actor.pk
     return "visitor" if origin == ErasureRequest.Origin.VISITOR else "system"
-
-
-def receipt_build(
-    *, request: ErasureRequest, erased: dict[str, int], executed_by: int | str
-) -> dict[str, Any]:
-    payload = {
-        "type": RECEIPT_TYPE,
-        "version": RECEIPT_VERSION,
-        "request_id": request.pk,
-        "company_id": request.company_id,
-        "origin": request.origin,
-        "executed_by": executed_by,
-        "executed_at": request.executed_at.isoformat(),
-        "erased": erased,
-    }
-    return {"receipt": payload, "signature": sign(payload), "algorithm": "HMAC-SHA256"}
-
-
-def receipt_verify(document: Any) -> bool:
-    """True if `document` is a receipt this server signed and nobody changed since."""
-    if not isinstance(document, dict):
-        return False
-    payload, signature = document.get("receipt"), document.get("signature")
-    if not isinstance(payload, dict) or not isinstance(signature, str):
-        return False
-    if set(payload) != RECEIPT_KEYS or payload.get("type") != RECEIPT_TYPE:
-        return False
-    return verify(payload, signature)
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
-// Console: refresh the first page of the conversation list without a reload.
-// Polls a small HTML partial (same filters) every few seconds while the tab is visible.
+// Console: keep the first page of the conversation list current without a reload.
+// Refetches a small HTML partial (same filters) when HafenSocket reports a change
+// (throttled), on a reconnect, on each poll while socket.js has fallen back to
+// polling, and once a minute anyway (the rows' waiting times move on).
 (function () {
   "use strict";
   var table = document.querySelector("table[data-refresh]");
@@ -8,7 +10,10 @@
   var badge = document.querySelector("[data-waiting-badge]");
   var url = table.getAttribute("data-refresh-url");
   var every = parseInt(table.getAttribute("data-refresh"), 10) || 5000;
+  var socket = window.HafenSocket;
   var busy = false;
+  var again = false;
+  var timer = null;
 
   function apply(html) {
     if (html === body.innerHTML) return;
@@ -22,7 +27,8 @@
   }
 
   function poll() {
-    if (busy || document.hidden) return;
+    if (document.hidden) return;
+    if (busy) { again = true; return; }
     busy = true;
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (r) {
@@ -30,10 +36,25 @@
         return r.text();
       })
       .then(apply)
-      .catch(function () { /* keep the rows we have; try again next tick */ })
-      .then(function () { busy = false; });
+      .catch(function () { /* keep the rows we have; try again next time */ })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; poll(); }
+      });
   }
 
-  window.setInterval(poll, every);
+  function soon() {
+    if (timer) return;
+    timer = window.setTimeout(function () { timer = null; poll(); }, 250);
+  }
+
+  if (socket) {
+    socket.on("conversation.changed", soon);
+    socket.on("open", soon);
+    socket.addPoller(poll);
+    window.setInterval(poll, 60000);
+  } else {
+    window.setInterval(poll, every);
+  }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
 })();

@@ -12,6 +12,30 @@
  * typed text stays in the input until the server confirmed it; sending the same
  * text again after a failure reuses its key.
  *
+ * Live (issue 13): once a conversation runs, a WebSocket to /ws/chat/<key>/ is
+ * opened and authenticated with the bearer token in its first message (never in
+ * the URL). Its events carry ids and statuses only: on "conversation.changed"
+ * the page fetches /messages?after=... exactly as a poll does; {"type":"typing"}
+ * shows S.operatorTyping for TYPING_SHOWN_MS. While the socket is open the 2 s
+ * poll slows to a safety net (SAFETY_POLL_MS); if the socket fails SOCKET_TRIES
+ * times in a row (refused, hanging, or closed soon after opening) the page polls
+ * as before.
+ * Typing sends {"type":"typing"} (no text) at most once a second. The socket
+ * never touches the input: typed text survives every failure.
+ *
+ * The bot (issue 14): a bot message may carry `choices` (quick replies): a FAQ
+ * entry ({entry, label}) is sent back as {"choice": {"entry": id}} (the bot
+ * answers that entry; its label, FAQ text, is stored as the visitor's message),
+ * {action: "handover"} asks for a person. Only the newest message's quick
+ * replies stay on screen.
+ *
+ * Language: the page is rendered in the browser's language when the chat offers
+ * it (config.language, from Accept-Language), and a new conversation is started
+ * in it. The DE | EN switch in the header changes it in place: with a
+ * conversation through POST /language (bot answers and system messages follow),
+ * before one through GET /config?language=; both return the strings, which
+ * replace the texts marked data-s (textContent) and data-s-label (aria-label).
+ *
  * Hook points for other features (the consent app's notice gate and contact
  * form). Scripts included after this one (CHAT_PAGE_EXTENSIONS in
  * conversations/views/chat.py) may set or call, before or after DOMContentLoaded:
@@ -50,6 +74,8 @@
     restart: document.getElementById("chat-new"),
     panels: document.getElementById("chat-panels"),
     close: document.getElementById("chat-close"),
+    typing: document.getElementById("chat-typing"),
+    lang: document.getElementById("chat-lang"),
   };
   var framed = window.parent !== window;
 
@@ -62,8 +88,26 @@
     pollTimer: null,
     failures: 0,
     pending: null, // {text, key}: the message being sent, kept after a failure
+    language: config.language,
   };
   var RETRY_DELAYS = [1000, 2000, 4000]; // ms before the 1st, 2nd, 3rd retry
+  var SAFETY_POLL_MS = 30000; // poll interval while the socket is live
+  var SOCKET_TRIES = 3; // failures in a row before falling back to polling for good
+  var SOCKET_BACKOFF_MS = [500, 1000, 2000];
+  var SOCKET_STABLE_MS = 10000; // a connection that lived this long resets the failure count
+  var SOCKET_CONNECT_TIMEOUT_MS = 5000; // a handshake that hangs this long counts as a failure
+  var TYPING_SHOWN_MS = 4000;
+  var TYPING_SEND_MS = 1000;
+  var live = {
+    ws: null,
+    open: false,
+    failures: 0,
+    gaveUp: false,
+    openedAt: 0,
+    retryTimer: null,
+    typingTimer: null,
+    lastTypingSent: 0,
+  };
 
   // A random idempotency key (matches the API's ^[A-Za-z0-9_-]{8,64}$).
   function newKey() {
@@ -119,21 +163,65 @@
     return S.system;
   }
 
+  // The data-s key of a sender's label (swapped on a language switch); none for a named operator.
+  function labelKey(message) {
+    if (message.sender === "visitor") return "you";
+    if (message.sender === "bot") return "bot";
+    if (message.sender === "operator") return message.author_name ? null : "operator";
+    return "system";
+  }
+
+  // Quick replies under a bot message: buttons whose text is set with textContent.
+  function quickReplies(message) {
+    var box = document.createElement("div");
+    box.className = "quick-replies";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", S.suggestions || "");
+    box.dataset.sLabel = "suggestions";
+    message.choices.forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = choice.action === "handover" ? "quick-reply secondary" : "quick-reply";
+      button.textContent = choice.label;
+      if (choice.action === "handover") {
+        button.dataset.action = "handover";
+        button.addEventListener("click", askForPerson);
+      } else {
+        button.dataset.entry = choice.entry;
+        button.addEventListener("click", function () { sendChoice(choice.entry); });
+      }
+      box.appendChild(button);
+    });
+    return box;
+  }
+  function dropQuickReplies() {
+    Array.prototype.forEach.call(el.list.querySelectorAll(".quick-replies"), function (box) {
+      box.parentNode.removeChild(box);
+    });
+  }
+
   function render(message) {
     if (state.seen[message.id]) return;
     state.seen[message.id] = true;
     if (message.id > state.lastId) state.lastId = message.id;
+    dropQuickReplies(); // a newer message: the earlier suggestions are answered or moot
     var li = document.createElement("li");
     li.className = "msg " + message.sender;
     li.dataset.id = message.id;
     var meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = label(message);
+    var key = labelKey(message);
+    if (key) meta.dataset.s = key;
     var body = document.createElement("span");
     body.className = "body";
     body.textContent = message.body; // text, never HTML
     li.appendChild(meta);
     li.appendChild(body);
+    if (message.sender === "bot" && message.choices && message.choices.length &&
+        state.status !== "waiting" && state.status !== "operator" && state.status !== "closed") {
+      li.appendChild(quickReplies(message));
+    }
     if (message.sender === "visitor" && message.redacted_count > 0) {
       var note = document.createElement("span");
       note.className = "note";
@@ -141,6 +229,7 @@
       li.appendChild(note);
     }
     el.list.appendChild(li);
+    if (message.sender === "operator") hideTyping();
     li.scrollIntoView({ block: "end" });
     if (typeof HafenChat.onMessage === "function") HafenChat.onMessage(message);
   }
@@ -164,8 +253,14 @@
     el.closed.hidden = !closed;
     el.form.hidden = closed;
     el.handover.hidden = state.status === "waiting" || state.status === "operator";
+    if (state.status !== "bot") dropQuickReplies(); // only the bot takes quick replies
+    if (conversation.language && conversation.language !== state.language) {
+      // A resumed conversation keeps the language the visitor chose.
+      loadStrings(conversation.language);
+    }
     if (closed) {
       stopPolling();
+      disconnect();
       say(S.closed); // the status line (role=status) announces it; the panel holds the button
     }
   }
@@ -220,7 +315,8 @@
   function schedulePoll() {
     stopPolling();
     if (!state.token || state.status === "closed") return;
-    var delay = config.pollMs * Math.min(1 + state.failures, 8);
+    var base = live.open ? SAFETY_POLL_MS : config.pollMs;
+    var delay = base * Math.min(1 + state.failures, 8);
     state.pollTimer = window.setTimeout(poll, delay);
   }
   function poll() {
@@ -248,11 +344,106 @@
   function forgetToken() {
     setToken(null);
     stopPolling();
+    disconnect();
+  }
+
+  // --- live socket (falls back to the polling above) ----------------------------
+  function socketUrl() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.host + "/ws/chat/" + encodeURIComponent(config.publicKey) + "/";
+  }
+
+  function disconnect() {
+    if (live.retryTimer) window.clearTimeout(live.retryTimer);
+    live.retryTimer = null;
+    var ws = live.ws;
+    live.ws = null;
+    live.open = false;
+    hideTyping();
+    if (ws) { try { ws.close(1000); } catch (e) { /* already closed */ } }
+  }
+
+  function connect() {
+    disconnect();
+    if (live.gaveUp || !state.token || state.status === "closed" || !("WebSocket" in window)) return;
+    var ws;
+    try { ws = new window.WebSocket(socketUrl()); } catch (e) { live.gaveUp = true; return; }
+    live.ws = ws;
+    var token = state.token;
+    var timer = window.setTimeout(function () {
+      if (live.ws === ws && !live.open) {
+        live.ws = null;
+        socketFailed(1006, false);
+        try { ws.close(); } catch (e) { /* never opened */ }
+      }
+    }, SOCKET_CONNECT_TIMEOUT_MS);
+    ws.addEventListener("open", function () {
+      window.clearTimeout(timer);
+      if (live.ws !== ws) return;
+      ws.send(JSON.stringify({ type: "auth", token: token }));
+      live.open = true;
+      live.openedAt = Date.now();
+      poll(); // catch up on anything sent while connecting; reschedules at the slow rate
+    });
+    ws.addEventListener("message", function (message) {
+      if (live.ws !== ws) return;
+      var event;
+      try { event = JSON.parse(message.data); } catch (e) { return; }
+      if (!event) return;
+      if (event.type === "conversation.changed") poll();
+      else if (event.type === "typing" && event.who === "operator") showTyping();
+    });
+    ws.addEventListener("close", function (event) {
+      window.clearTimeout(timer);
+      if (live.ws !== ws) return; // replaced, timed out or closed on purpose
+      var wasOpen = live.open;
+      live.ws = null;
+      live.open = false;
+      hideTyping();
+      socketFailed(event.code, wasOpen);
+    });
+  }
+
+  function socketFailed(code, wasOpen) {
+    if (wasOpen && Date.now() - live.openedAt > SOCKET_STABLE_MS) live.failures = 0;
+    else live.failures += 1;
+    if (code === 4401 || live.failures >= SOCKET_TRIES) {
+      live.gaveUp = true; // poll as before (a 4401 token is also refused by the API)
+      poll();
+      return;
+    }
+    poll(); // back to the 2 s rate while reconnecting
+    live.retryTimer = window.setTimeout(
+      connect, SOCKET_BACKOFF_MS[Math.min(live.failures, SOCKET_BACKOFF_MS.length) - 1]
+    );
+  }
+
+  function hideTyping() {
+    if (live.typingTimer) window.clearTimeout(live.typingTimer);
+    live.typingTimer = null;
+    if (el.typing) el.typing.hidden = true;
+  }
+  function showTyping() {
+    if (!el.typing) return;
+    el.typing.textContent = S.operatorTyping;
+    el.typing.hidden = false;
+    if (live.typingTimer) window.clearTimeout(live.typingTimer);
+    live.typingTimer = window.setTimeout(hideTyping, TYPING_SHOWN_MS);
+  }
+  function sendTyping() {
+    var now = Date.now();
+    if (!live.open || !el.input.value || now - live.lastTypingSent < TYPING_SEND_MS) return;
+    try {
+      live.ws.send(JSON.stringify({ type: "typing" }));
+      live.lastTypingSent = now;
+    } catch (e) { /* the close handler takes over */ }
   }
 
   // --- conversation -------------------------------------------------------------
   function start(options) {
-    var body = options && options.startNew ? { new: true } : undefined;
+    // A new conversation speaks the page's language (the browser's, or the one switched to).
+    var body = { language: state.language || navigator.language || "" };
+    if (options && options.startNew) body.new = true;
     return api("/conversations", { method: "POST", body: body }).then(function (r) {
       if (r.status === 403 && r.data.error === "notice_required") {
         noticeRequired(r.data);
@@ -271,6 +462,7 @@
       r.data.messages.forEach(render);
       applyStatus(r.data.conversation);
       setEnabled(true);
+      connect(); // the token names the conversation: a new one needs a new socket
       schedulePoll();
       return true;
     }, function () {
@@ -354,6 +546,76 @@
     });
   }
 
+  // A clicked quick reply: the bot answers that FAQ entry. Retried like a message
+  // (same client_key); the typed text in the input is left alone.
+  function sendChoice(entry) {
+    if (state.busy) return;
+    state.busy = true;
+    say(S.sending);
+    var key = newKey();
+    ensureConversation().then(function (ok) {
+      if (!ok) return null;
+      return postMessage({ choice: { entry: entry }, client_key: key }).then(function (r) {
+        if (!r.ok) { handleError(r); return; }
+        render(r.data.message);
+        r.data.replies.forEach(render);
+        applyStatus(r.data.conversation);
+        say("");
+        if (r.data.offer_contact_form && typeof HafenChat.onContactOffer === "function") {
+          HafenChat.onContactOffer(r.data.replies[0]);
+        }
+        schedulePoll();
+      });
+    }).catch(function () { say(S.offline); }).then(function () {
+      state.busy = false;
+      el.input.focus();
+    });
+  }
+
+  // --- language -----------------------------------------------------------------
+  function applyStrings(language, strings) {
+    state.language = language;
+    config.language = language;
+    config.strings = strings;
+    S = strings;
+    document.documentElement.lang = language;
+    document.title = config.name + " · " + (S.chat || "");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-s]"), function (node) {
+      if (S[node.dataset.s]) node.textContent = S[node.dataset.s];
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-s-label]"), function (node) {
+      if (S[node.dataset.sLabel]) node.setAttribute("aria-label", S[node.dataset.sLabel]);
+    });
+    if (el.lang) {
+      Array.prototype.forEach.call(el.lang.querySelectorAll("[data-language]"), function (b) {
+        b.setAttribute("aria-pressed", b.dataset.language === language ? "true" : "false");
+      });
+    }
+    // Extensions (consent, retention) may follow: document "hafen:language" {language, strings}.
+    document.dispatchEvent(new CustomEvent("hafen:language", {
+      detail: { language: language, strings: strings },
+    }));
+  }
+  function loadStrings(language) {
+    state.language = language; // at once: a second call for it is not repeated
+    return api("/config?language=" + encodeURIComponent(language)).then(function (r) {
+      if (r.ok && r.data.strings) applyStrings(r.data.language, r.data.strings);
+    }, function () { say(S.offline); });
+  }
+  function switchLanguage(language) {
+    if (language === state.language || state.busy) return;
+    if (!state.token || !state.status || state.status === "closed") {
+      loadStrings(language); // the conversation starts in it
+      return;
+    }
+    state.busy = true;
+    api("/language", { method: "POST", body: { language: language } }).then(function (r) {
+      if (!r.ok) { handleError(r); return; }
+      applyStrings(r.data.conversation.language, r.data.strings);
+      applyStatus(r.data.conversation);
+    }, function () { say(S.offline); }).then(function () { state.busy = false; });
+  }
+
   function askForPerson() {
     if (state.busy) return;
     state.busy = true;
@@ -383,7 +645,14 @@
       send(el.input.value);
     }
   });
+  el.input.addEventListener("input", sendTyping);
   el.handover.addEventListener("click", askForPerson);
+  if (el.lang) {
+    el.lang.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-language]");
+      if (button) switchLanguage(button.dataset.language);
+    });
+  }
   el.restart.addEventListener("click", function () {
     start({ startNew: true }).then(function (ok) {
       if (ok) { say(""); el.input.focus(); }

@@ -160,7 +160,7 @@ def test_an_admin_starts_a_new_version_from_the_published_one(login, personas):
 def test_the_form_shows_a_clear_error_for_an_empty_text(login, personas):
     client = login(personas.alice)
     response = client.post("/console/notices/new/", {"language": "en", "title": "T", "text": ""})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"errorlist" in response.content
     assert not PrivacyNotice.objects.exists()
 

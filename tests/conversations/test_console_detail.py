@@ -73,9 +73,12 @@ def test_a_reveal_shows_personal_data_for_that_response_only_and_logs_the_redact
     personas, login, conversation
 ):
     client = login(personas.alice)
-    response = client.post(
+    posted = client.post(
         url("reveal", conversation), {"reason": f"Visitor asked by phone, {EMAIL} confirmed"}
     )
+    # Post/Redirect/Get: the page the POST redirects to shows the data, once
+    assert posted.status_code == 302 and posted["Location"] == url("detail", conversation)
+    response = client.get(posted["Location"])
     html = response.content.decode()
     assert response.status_code == 200
     assert EMAIL in html and "Erika Mustermann" in html
@@ -83,7 +86,7 @@ def test_a_reveal_shows_personal_data_for_that_response_only_and_logs_the_redact
     [entry] = events(personas.company_a, "personal_data.reveal")
     assert entry.action == LogEntry.Action.ACCESS and entry.actor_id == personas.alice.pk
     assert entry.additional_data["reason"] == "Visitor asked by phone, [email removed] confirmed"
-    # the next view is masked again: nothing was kept in the session
+    # the next view is masked again: the one-time marker was used up
     again = client.get(url("detail", conversation)).content.decode()
     assert EMAIL not in again
 

@@ -292,5 +292,6 @@ def test_a_post_with_a_key_takes_no_more_queries_than_one_without(
 ):
     token = start(client, "acme-web").json()["token"]
     post(client, token, "When are you open?", "warm-up-key-1")  # warms the FAQ cache
-    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 5):
+    # elsewhere than PostgreSQL the search tokens are one INSERT more (conversations.search)
+    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 6):
         assert post(client, token, "When are you open?", KEY).status_code == 200

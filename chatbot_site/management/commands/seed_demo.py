@@ -43,47 +43,182 @@ USERS = [
     ("other-admin", "other", Membership.Role.ADMIN),
 ]
 
-FAQ = [
-    (
-        "Was sind Ihre Öffnungszeiten?\nWann haben Sie geöffnet?\nÖffnungszeiten",
-        "Wir sind Montag bis Freitag von 9 bis 18 Uhr für Sie da.",
-    ),
-    (
-        "What are your opening hours?\nWhen are you open?\nOpening hours",
-        "We are here for you Monday to Friday, 9 am to 6 pm.",
-    ),
-    (
-        "Wie kann ich meine Bestellung verfolgen?\nWo ist mein Paket?\nSendungsverfolgung",
-        "Den Link zur Sendungsverfolgung finden Sie in Ihrer Versandbestätigung.",
-    ),
-    (
-        "How can I track my order?\nWhere is my parcel?\nTrack my order",
-        "You will find the tracking link in your shipping confirmation email.",
-    ),
-    (
-        "Wie kann ich etwas zurückschicken?\nRücksendung\nRetoure",
-        "Sie können Artikel innerhalb von 30 Tagen kostenlos zurücksenden.",
-    ),
-    (
-        "How do I return an item?\nReturns\nReturn policy",
-        "You can return items free of charge within 30 days.",
-    ),
-    (
-        "Welche Zahlungsarten gibt es?\nKann ich per Rechnung zahlen?\nZahlungsmethoden",
-        "Wir akzeptieren Rechnung, SEPA-Lastschrift, Kreditkarte und PayPal.",
-    ),
-    (
-        "Which payment methods do you accept?\nCan I pay by invoice?\nPayment options",
-        "We accept invoice, SEPA direct debit, credit card and PayPal.",
-    ),
-    (
-        "Wie speichern Sie meine Daten?\nDatenschutz",
-        "Ihre Nachrichten werden verschlüsselt gespeichert und nach der eingestellten Frist gelöscht.",
-    ),
-    (
-        "Rückruf\nKönnen Sie mich zurückrufen?\nPlease call me back\nCallback",
-        "Gern! Wenn Sie möchten, hinterlassen Sie uns Ihre Kontaktdaten (nur mit Ihrer Einwilligung).",
-    ),
+# The demo inbox's FAQ, one entry per topic and language (issue 14): several
+# question variants each, so the intent model (conversations.bot) learns the
+# topic rather than one sentence. bench/data/bot_de.json holds German
+# paraphrases of these entries that are NOT among the variants (bench/bot.py).
+FAQ: list[dict] = [
+    {
+        "key": "hours",
+        "language": "de",
+        "questions": [
+            "Was sind Ihre Öffnungszeiten?",
+            "Wann haben Sie geöffnet?",
+            "Öffnungszeiten",
+            "Wann sind Sie erreichbar?",
+            "Haben Sie am Wochenende offen?",
+            "Bis wann kann ich Sie heute erreichen?",
+        ],
+        "answer": "Wir sind Montag bis Freitag von 9 bis 18 Uhr für Sie da.",
+    },
+    {
+        "key": "hours",
+        "language": "en",
+        "questions": [
+            "What are your opening hours?",
+            "When are you open?",
+            "Opening hours",
+            "When can I reach you?",
+            "Are you open on weekends?",
+            "What time do you close today?",
+        ],
+        "answer": "We are here for you Monday to Friday, 9 am to 6 pm.",
+    },
+    {
+        "key": "tracking",
+        "language": "de",
+        "questions": [
+            "Wie kann ich meine Bestellung verfolgen?",
+            "Wo ist mein Paket?",
+            "Sendungsverfolgung",
+            "Wann wird meine Bestellung geliefert?",
+            "Mein Paket ist noch nicht da",
+            "Ist meine Bestellung schon unterwegs?",
+            "Lieferstatus meiner Bestellung",
+        ],
+        "answer": "Den Link zur Sendungsverfolgung finden Sie in Ihrer Versandbestätigung.",
+    },
+    {
+        "key": "tracking",
+        "language": "en",
+        "questions": [
+            "How can I track my order?",
+            "Where is my parcel?",
+            "Track my order",
+            "When will my order arrive?",
+            "My package has not arrived yet",
+            "Has my order been shipped?",
+            "Delivery status of my order",
+        ],
+        "answer": "You will find the tracking link in your shipping confirmation email.",
+    },
+    {
+        "key": "returns",
+        "language": "de",
+        "questions": [
+            "Wie kann ich etwas zurückschicken?",
+            "Rücksendung",
+            "Retoure",
+            "Wie gebe ich einen Artikel zurück?",
+            "Ich möchte etwas zurückgeben",
+            "Kann ich Ware umtauschen?",
+            "Wie lange habe ich ein Rückgaberecht?",
+        ],
+        "answer": "Sie können Artikel innerhalb von 30 Tagen kostenlos zurücksenden.",
+    },
+    {
+        "key": "returns",
+        "language": "en",
+        "questions": [
+            "How do I return an item?",
+            "Returns",
+            "Return policy",
+            "I want to return something",
+            "Can I send an item back?",
+            "Can I exchange a product?",
+            "How long do I have to return an order?",
+        ],
+        "answer": "You can return items free of charge within 30 days.",
+    },
+    {
+        "key": "payment",
+        "language": "de",
+        "questions": [
+            "Welche Zahlungsarten gibt es?",
+            "Kann ich per Rechnung zahlen?",
+            "Zahlungsmethoden",
+            "Akzeptieren Sie PayPal?",
+            "Kann ich mit Kreditkarte bezahlen?",
+            "Wie kann ich meine Bestellung bezahlen?",
+            "Bezahlung per Lastschrift",
+        ],
+        "answer": "Wir akzeptieren Rechnung, SEPA-Lastschrift, Kreditkarte und PayPal.",
+    },
+    {
+        "key": "payment",
+        "language": "en",
+        "questions": [
+            "Which payment methods do you accept?",
+            "Can I pay by invoice?",
+            "Payment options",
+            "Do you accept PayPal?",
+            "Can I pay with a credit card?",
+            "How can I pay for my order?",
+            "Payment by direct debit",
+        ],
+        "answer": "We accept invoice, SEPA direct debit, credit card and PayPal.",
+    },
+    {
+        "key": "privacy",
+        "language": "de",
+        "questions": [
+            "Wie speichern Sie meine Daten?",
+            "Datenschutz",
+            "Was machen Sie mit meinen Daten?",
+            "Werden meine Nachrichten gespeichert?",
+            "Wann werden meine Daten gelöscht?",
+            "Ist dieser Chat sicher?",
+        ],
+        "answer": (
+            "Ihre Nachrichten werden verschlüsselt gespeichert und nach der eingestellten"
+            " Frist gelöscht."
+        ),
+    },
+    {
+        "key": "privacy",
+        "language": "en",
+        "questions": [
+            "How do you store my data?",
+            "Data protection",
+            "Privacy",
+            "What do you do with my data?",
+            "Are my messages stored?",
+            "When is my data deleted?",
+            "Is this chat secure?",
+        ],
+        "answer": "Your messages are stored encrypted and deleted after the retention period.",
+    },
+    {
+        "key": "callback",
+        "language": "de",
+        "questions": [
+            "Rückruf",
+            "Können Sie mich zurückrufen?",
+            "Bitte rufen Sie mich zurück",
+            "Ich hätte gern einen Anruf",
+            "Ruft ihr mich an?",
+        ],
+        "answer": (
+            "Gern! Wenn Sie möchten, hinterlassen Sie uns Ihre Kontaktdaten"
+            " (nur mit Ihrer Einwilligung)."
+        ),
+        "asks_for_contact": True,
+    },
+    {
+        "key": "callback",
+        "language": "en",
+        "questions": [
+            "Callback",
+            "Please call me back",
+            "Can you call me?",
+            "I would like a phone call",
+            "Could someone ring me back?",
+        ],
+        "answer": (
+            "Gladly! If you like, leave us your contact details (only with your consent)."
+        ),
+        "asks_for_contact": True,
+    },
 ]
 
 
@@ -177,13 +312,14 @@ def _demo_inbox(demo: Company) -> Inbox:
         allowed_origins="http://127.0.0.1:8000\nhttp://localhost:8000",
         resume_enabled=True,
     )
-    for position, (questions, answer) in enumerate(FAQ):
+    for position, entry in enumerate(FAQ):
         faq_entry_create(
             inbox=inbox,
-            questions=questions,
-            answer=answer,
+            questions="\n".join(entry["questions"]),
+            answer=entry["answer"],
+            language=entry["language"],
             position=position,
-            asks_for_contact=questions.startswith("Rückruf"),
+            asks_for_contact=entry.get("asks_for_contact", False),
         )
     return inbox
 

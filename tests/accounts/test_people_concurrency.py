@@ -1,0 +1,226 @@
+"""Races on the People page and the invitation link, with real threads on PostgreSQL.
+
+Staged as in tests/conversations/test_chat_concurrency.py: one side holds its
+transaction open until the other side is seen waiting for a lock in
+pg_stat_activity; then the first commits and the second decides on what the
+first left behind. Each thread has its own database connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, connections, transaction
+from django.utils import timezone, translation
+
+from accounts import invitations, people
+from accounts.models import Invitation, Membership
+from accounts.services import membership_set
+from chatbot_site.lib.crypto import hash_token
+from tests.services import need_postgres
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    need_postgres()
+
+
+class Worker(threading.Thread):
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn, self.result, self.error = fn, None, None
+
+    def run(self):
+        try:
+            with translation.override("en"):
+                self.result = self.fn()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def outcome(self, timeout=20):
+        self.join(timeout)
+        assert not self.is_alive(), "the thread did not finish"
+        return self.result
+
+
+class Held(Worker):
+    """Runs `fn` inside a transaction that stays open until release()."""
+
+    def __init__(self, fn):
+        self.ready, self.go = threading.Event(), threading.Event()
+
+        def held():
+            with transaction.atomic():
+                result = fn()
+                self.ready.set()
+                assert self.go.wait(20)
+            return result
+
+        super().__init__(held)
+
+    def begin(self):
+        self.start()
+        assert self.ready.wait(20) or self.error, "the held side did not get going"
+        if self.error:
+            raise self.error
+        return self
+
+    def release(self):
+        self.go.set()
+        result = self.outcome()
+        if self.error:
+            raise self.error
+        return result
+
+
+def wait_for_lock_waiters(n: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= n:
+                return
+        assert time.monotonic() < deadline, f"expected {n} statement(s) waiting for a lock"
+        time.sleep(0.02)
+
+
+def m(personas, user) -> Membership:
+    return Membership.objects.select_related("user", "company").get(
+        user=user, company=personas.company_a
+    )
+
+
+def active_admins(personas) -> int:
+    return Membership.objects.filter(
+        company=personas.company_a, role="admin", deactivated_at__isnull=True
+    ).count()
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(personas):
+    membership_set(user=personas.bob, company=personas.company_a, role="admin")
+    alice, bob = m(personas, personas.alice), m(personas, personas.bob)
+    first = Held(
+        lambda: people.member_role_change(membership=bob, role="operator", actor=personas.alice)
+    ).begin()
+    second = Worker(
+        lambda: people.member_role_change(membership=alice, role="operator", actor=personas.bob)
+    )
+    second.start()
+    wait_for_lock_waiters(1)
+    first.release()
+    second.outcome()
+
+    assert isinstance(second.error, people.LastAdminError), second.error
+    assert active_admins(personas) == 1
+    assert m(personas, personas.alice).role == "admin"
+    assert m(personas, personas.bob).role == "operator"
+
+
+def test_an_admin_deactivating_the_other_while_being_demoted_leaves_one_admin(personas):
+    membership_set(user=personas.bob, company=personas.company_a, role="admin")
+    alice, bob = m(personas, personas.alice), m(personas, personas.bob)
+    first = Held(lambda: people.member_deactivate(membership=bob, actor=personas.alice)).begin()
+    second = Worker(
+        lambda: people.member_role_change(membership=alice, role="viewer", actor=personas.bob)
+    )
+    second.start()
+    wait_for_lock_waiters(1)
+    first.release()
+    second.outcome()
+    assert isinstance(second.error, people.LastAdminError), second.error
+    assert active_admins(personas) == 1
+
+
+def test_many_admins_demoting_everyone_at_once_leave_at_least_one(personas):
+    for user in (personas.bob, personas.charlie):
+        membership_set(user=user, company=personas.company_a, role="admin")
+    users = [personas.alice, personas.bob, personas.charlie]
+    barrier = threading.Barrier(len(users))
+
+    def demote(target, actor):
+        def run():
+            barrier.wait(10)
+            return people.member_role_change(
+                membership=m(personas, target), role="operator", actor=actor
+            )
+
+        return run
+
+    workers = [Worker(demote(users[i], users[(i + 1) % 3])) for i in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.outcome()
+    refused = [w for w in workers if w.error is not None]
+    assert all(isinstance(w.error, people.LastAdminError) for w in refused), [
+        w.error for w in refused
+    ]
+    assert active_admins(personas) == 1 and len(refused) == 1
+
+
+def _invitation(personas) -> tuple[Invitation, str]:
+    secret = "s3cret-" + "x" * 30
+    invitation = Invitation.objects.create(
+        company=personas.company_a,
+        email="new@example.com",
+        role="operator",
+        token_hash=hash_token(secret),
+        invited_by=personas.alice,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    invitation.teams.set([personas.support])
+    return invitation, secret
+
+
+def test_two_simultaneous_accepts_of_one_link_make_one_account(personas):
+    invitation, _secret = _invitation(personas)
+    first = Held(
+        lambda: invitations.invitation_accept_new(
+            invitation=Invitation.objects.get(pk=invitation.pk), username="first", password="pw-1"
+        )
+    ).begin()
+    second = Worker(
+        lambda: invitations.invitation_accept_new(
+            invitation=Invitation.objects.get(pk=invitation.pk), username="second", password="pw-2"
+        )
+    )
+    second.start()
+    wait_for_lock_waiters(1)
+    first.release()
+    second.outcome()
+
+    assert isinstance(second.error, invitations.InvitationGone), second.error
+    users = get_user_model().objects.filter(username__in=["first", "second"])
+    assert [u.username for u in users] == ["first"]
+    assert Membership.objects.filter(company=personas.company_a).count() == 4
+    invitation.refresh_from_db()
+    assert invitation.accepted_by.username == "first"
+
+
+def test_an_accept_racing_a_revoke_either_joins_or_is_refused_never_both(personas):
+    invitation, _secret = _invitation(personas)
+    revoke = Held(
+        lambda: invitations.invitation_revoke(invitation=invitation, actor=personas.alice)
+    ).begin()
+    accept = Worker(
+        lambda: invitations.invitation_accept_new(
+            invitation=Invitation.objects.get(pk=invitation.pk), username="late", password="pw"
+        )
+    )
+    accept.start()
+    wait_for_lock_waiters(1)
+    revoke.release()
+    accept.outcome()
+    assert isinstance(accept.error, invitations.InvitationGone), accept.error
+    assert not get_user_model().objects.filter(username="late").exists()
