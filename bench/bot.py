@@ -117,8 +117,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'set':10s} {'in-scope':>9s} {'+suggest':>9s} {'OOS rec.':>9s} {'+suggest':>9s} "
-          f"{'p50 ms':>7s} {'p95 ms':>7s} {'build s':>8s} {'variants':>8s}")
+    print(
+        f"{'set':10s} {'in-scope':>9s} {'+suggest':>9s} {'OOS rec.':>9s} {'+suggest':>9s} "
+        f"{'p50 ms':>7s} {'p95 ms':>7s} {'build s':>8s} {'variants':>8s}"
+    )
     for name, r in results.items():
         print(
             f"{name:10s} {r['in_scope']:9.1%} {r['in_scope_or_suggested']:9.1%} "
@@ -143,7 +145,9 @@ def run() -> dict:
     for text, intent in clinc["train"]:
         intents.setdefault(intent, []).append(text)
     inbox = inbox_create(company=company, name="CLINC150", language="en")
-    payload = [{"questions": q, "answer": intent, "language": "en"} for intent, q in intents.items()]
+    payload = [
+        {"questions": q, "answer": intent, "language": "en"} for intent, q in intents.items()
+    ]
     faq_import(inbox=inbox, data=json.dumps(payload).encode(), fmt="json")
     inbox.refresh_from_db()
     labels = dict(FaqEntry.objects.filter(inbox=inbox).values_list("id", "answer"))

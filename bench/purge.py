@@ -494,11 +494,12 @@ def erase_and_export(company, inbox, body_cipher, empty_cipher, now) -> None:
     done = erasure_execute(request=request, actor=None)
     erase_s = time.perf_counter() - started
     erased = done.receipt["receipt"]["erased"]
-    assert erased["messages"] == 10_000 and erased["audit_entries"] >= 10_000, erased
+    kept = done.receipt["receipt"]["access_records_kept"]
+    assert erased["messages"] == 10_000 and kept >= 10_000, (erased, kept)
     print(f"export of one visitor with 10,000 messages: {export_s:.2f} s (target < 5 s)")
     print(
-        f"erasure of that visitor (10,000 messages, {erased['audit_entries']:,} audit "
-        f"entries): {erase_s:.2f} s (target < 2 s)"
+        f"erasure of that visitor (10,000 messages, {kept:,} audit entries kept, "
+        f"pseudonymised): {erase_s:.2f} s (target < 2 s)"
     )
     print(f"peak memory at the end (ru_maxrss): {peak_mb():.0f} MB")
 

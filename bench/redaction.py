@@ -19,6 +19,10 @@ US and GB), and on what a random search for slow inputs finds in
 --search-seconds: texts tiled from a few short units of the characters the
 detector's patterns look at, mutated from the slowest seen so far (hill
 climbing). It prints the slowest text's description (its units), not the text.
+Before that, the labelled corpus of issue 15 (tests/data/redaction_corpus/,
+hand-written templates and values, German and English): recall and precision
+per kind of personal data against the targets, and the mean cost per message
+of redact() on it.
 Pure Python: no database, no Django settings.
 """
 
@@ -42,6 +46,12 @@ from tests.consent.test_pii_adversarial import (  # noqa: E402
     MESSAGE_LENGTH,
     PHONE_RUN_ALPHABET,
     tile,
+)
+from tests.consent.test_redaction_corpus import (  # noqa: E402
+    PRECISION_TARGET,
+    RECALL_TARGETS,
+    load_corpus,
+    score,
 )
 
 WORST_CASE_TARGET_MS = 50.0
@@ -252,6 +262,62 @@ def worst_case(measure: Callable[[str, str], float]) -> tuple[float, str, str]:
     return worst
 
 
+def labelled() -> None:
+    """Precision and recall per kind on the labelled corpus, and its mean cost."""
+    messages = load_corpus()
+    scores = score(messages)
+    texts = [m["text"] for m in messages]
+    for text in texts[:200]:
+        redact(text, region="DE", language="de")
+    timings = []
+    for text in texts:
+        t0 = time.perf_counter()
+        redact(text, region="DE", language="de")
+        timings.append(time.perf_counter() - t0)
+    with_pii = sum(1 for m in messages if m["spans"])
+    print(
+        f"Labelled corpus (tests/data/redaction_corpus): {len(messages)} messages, "
+        f"{with_pii} with personal data"
+    )
+    print(
+        f"  {'kind':<12} {'gold':>5} {'found':>6} {'recall':>7} {'reported':>9} {'precision':>10}  target"
+    )
+    for kind in pii.KINDS:
+        target = RECALL_TARGETS.get(kind)
+        verdict = (
+            ""
+            if target is None
+            else (
+                f"recall >= {target:.0%} " + ("ok" if scores.recall(kind) >= target else "MISSED")
+            )
+        )
+        print(
+            f"  {kind:<12} {scores.gold[kind]:>5} {scores.found[kind]:>6} "
+            f"{scores.recall(kind):>7.1%} {scores.reported[kind]:>9} "
+            f"{scores.precision(kind):>10.1%}  {verdict}"
+        )
+    overall = scores.precision()
+    print(
+        f"  precision overall {overall:.1%} (target >= {PRECISION_TARGET:.0%}: "
+        f"{'ok' if overall >= PRECISION_TARGET else 'MISSED'})"
+    )
+    fresh = [m for m in messages if m.get("set") == "fresh"]
+    if fresh:
+        held_out = score(fresh)
+        gold, found = sum(held_out.gold.values()), sum(held_out.found.values())
+        print(
+            f"  of which {len(fresh)} written after tuning (never tuned on): "
+            f"{found} of {gold} values found ({found / gold:.0%}), "
+            f"precision {held_out.precision():.0%}; per kind "
+            + ", ".join(
+                f"{kind} {held_out.found[kind]}/{held_out.gold[kind]}"
+                for kind in pii.KINDS
+                if held_out.gold[kind]
+            )
+        )
+    report("labelled corpus", timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
@@ -296,6 +362,8 @@ def main() -> None:
         f"  phone budget used  at most {parses} of {pii.PHONE_PARSE_BUDGET} parse attempts, "
         f"{steps} of {pii.PHONE_SPLIT_BUDGET} splitter steps per message"
     )
+
+    labelled()
 
     print(
         f"Worst case, CPU time of one {MESSAGE_LENGTH:,}-character text "

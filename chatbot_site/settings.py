@@ -458,3 +458,11 @@ SESSION_COOKIE_AGE = max(int(HAFEN_SESSION_MAX_HOURS * 3600), 60)
 HAFEN_SIGNIN_PENDING_SECONDS = env.int("HAFEN_SIGNIN_PENDING_SECONDS", default=300)
 # django-otp: the issuer shown in authenticator apps (otpauth URI).
 OTP_TOTP_ISSUER = "Hafen"
+
+# --- audit retention floor (issue 15) ---------------------------------------------
+# Audit entries (who opened, revealed, exported or erased what, and when) are kept
+# at least this many days, whatever a company's retention policy says: the policy
+# form and service refuse a shorter audit_days, and a retention run never purges an
+# entry younger than this even if an older stored policy is shorter (Art. 5(2),
+# Art. 17(3)(b)/(e) GDPR; see docs/privacy.md).
+HAFEN_AUDIT_RETENTION_MIN_DAYS = env.int("HAFEN_AUDIT_RETENTION_MIN_DAYS", default=365)

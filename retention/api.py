@@ -38,7 +38,6 @@ class ErasedCountsOut(Schema):
     consent_records: int
     legal_holds: int
     visitors: int
-    audit_entries: int
 
 
 class ErasureReceiptPayloadOut(Schema):
@@ -54,6 +53,12 @@ class ErasureReceiptPayloadOut(Schema):
     )
     executed_at: str = Field(description="ISO 8601 date-time.")
     erased: ErasedCountsOut
+    access_records_kept: int = Field(
+        description="Audit entries about the visitor kept, pseudonymised (who accessed what, when)."
+    )
+    subject_pseudonym: str = Field(
+        description="What the kept audit entries call the visitor: erased-subject-<request_id>."
+    )
 
 
 class ErasureReceiptOut(Schema):

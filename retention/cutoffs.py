@@ -2,6 +2,10 @@
 
 Invariant: pure arithmetic on the policy's day counts and `now`; no queries.
 A run and its dry-run preview derive their cutoffs here, so they agree.
+The audit cutoff never comes later than the audit retention floor
+(settings.HAFEN_AUDIT_RETENTION_MIN_DAYS): a policy stored with a shorter
+audit_days (before the floor existed, or written around the service) cannot
+purge younger entries.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from retention.models import RetentionPolicy
+from retention.models import RetentionPolicy, audit_retention_floor_days
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Cutoffs:
         return cls(
             conversation=now - timedelta(days=conversation_days),
             personal_data=now - timedelta(days=personal_data_days),
-            audit=now - timedelta(days=audit_days),
+            audit=now - timedelta(days=max(audit_days, audit_retention_floor_days())),
         )
 
 

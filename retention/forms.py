@@ -3,7 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from chatbot_site.lib.errors import ServiceError, form_add_error
-from retention.models import RetentionPolicy
+from retention.models import RetentionPolicy, audit_retention_floor_days
 from retention.services.policy import policy_validate
 
 MAX_DAYS = 3650
@@ -20,6 +20,13 @@ class RetentionPolicyForm(forms.ModelForm):
             field = self.fields[name]
             field.validators += [MinValueValidator(1), MaxValueValidator(MAX_DAYS)]
             field.widget.attrs.update(min=1, max=MAX_DAYS)
+        # The floor itself is checked by RetentionPolicy.clean (ModelForm runs it).
+        floor = audit_retention_floor_days()
+        self.fields["audit_days"].widget.attrs.update(min=floor)
+        self.fields["audit_days"].help_text = _(
+            "At least %(days)s days: the audit log proves who accessed personal data, "
+            "also after an erasure."
+        ) % {"days": floor}
         self.fields["run_hour"].validators.append(MaxValueValidator(23))
         self.fields["run_hour"].widget.attrs.update(min=0, max=23)
 

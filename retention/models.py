@@ -5,12 +5,18 @@ another company; every run and every erasure leaves a record without personal da
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company
 from chatbot_site.lib.audit import CompanyAudited
 from conversations.models import Conversation, Visitor
+
+
+def audit_retention_floor_days() -> int:
+    """The fewest days any company keeps its audit entries (HAFEN_AUDIT_RETENTION_MIN_DAYS)."""
+    return max(int(settings.HAFEN_AUDIT_RETENTION_MIN_DAYS), 1)
 
 
 class RetentionPolicy(CompanyAudited, models.Model):
@@ -41,6 +47,40 @@ class RetentionPolicy(CompanyAudited, models.Model):
 
     def __str__(self) -> str:
         return f"retention policy of company #{self.company_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Refuses an audit_days below the floor on every path (services, shell, admin).
+
+        A row stored below the floor before it existed may still be saved
+        unchanged (its runs honour the floor anyway, retention.cutoffs).
+        """
+        update_fields = kwargs.get("update_fields")
+        changed = self.audit_days != getattr(self, "_stored_audit_days", None)
+        if changed and (update_fields is None or "audit_days" in update_fields):
+            self.clean()
+        super().save(*args, **kwargs)
+        self._stored_audit_days = self.audit_days
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        policy = super().from_db(db, field_names, values)
+        policy._stored_audit_days = policy.__dict__.get("audit_days")
+        return policy
+
+    def clean(self) -> None:
+        super().clean()
+        floor = audit_retention_floor_days()
+        if self.audit_days is not None and self.audit_days < floor:
+            raise ValidationError(
+                {
+                    "audit_days": _(
+                        "Audit entries must be kept for at least %(days)s days "
+                        "(the audit retention floor)."
+                    )
+                    % {"days": floor}
+                },
+                code="audit_days_below_floor",
+            )
 
 
 class RetentionRun(CompanyAudited, models.Model):

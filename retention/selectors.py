@@ -19,7 +19,7 @@ from accounts.models import Company, Membership
 from chatbot_site.lib.audit import audit_entries_for_company
 from chatbot_site.lib.crypto import blind_index, hash_token
 from chatbot_site.lib.tenancy import get_for_company_or_404
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, ContactRequest
 from conversations.models import Conversation, Message, Visitor
 from conversations.rights import ERASE, has_right
 from retention.cutoffs import Cutoffs
@@ -202,7 +202,7 @@ class ErasurePreview:
     messages: int
     consent_records: int
     contact_details: int
-    audit_entries: int
+    access_records: int  # audit entries about them: kept, pseudonymised
     held_conversations: int
     conversation_references: tuple[str, ...]
 
@@ -234,18 +234,31 @@ def _subject_ids(visitor: Visitor) -> dict[str, list[int]]:
 
 def subject_audit_entries(*, visitor: Visitor) -> QuerySet[LogEntry]:
     """Audit entries about the subject's rows: the visitor, their conversations,
-    messages, consent records and legal holds (by content type and object id)."""
+    messages, consent records, contact requests and legal holds (by content type
+    and object id), and the company's entries that name the visitor or one of
+    their conversations in additional_data (contact requests, ...).
+
+    Erasure pseudonymises these (retention.services.pseudonymise); it does not
+    delete them: they are the record of who accessed the subject's data.
+    """
     ids = _subject_ids(visitor)
     types = ContentType.objects.get_for_models(
-        Visitor, Conversation, Message, ConsentRecord, LegalHold
+        Visitor, Conversation, Message, ConsentRecord, ContactRequest, LegalHold
     )
     message_ids = Message.objects.filter(conversation_id__in=ids["conversations"]).values("id")
-    return LogEntry.objects.filter(
+    contact_request_ids = ContactRequest.objects.filter(
+        conversation_id__in=ids["conversations"]
+    ).values("id")
+    # index auditlog_company_time ((additional_data -> 'company_id'), timestamp DESC)
+    return audit_entries_for_company(visitor.company_id).filter(
         Q(content_type=types[Visitor], object_id=visitor.pk)
         | Q(content_type=types[Conversation], object_id__in=ids["conversations"])
         | Q(content_type=types[Message], object_id__in=message_ids)
         | Q(content_type=types[ConsentRecord], object_id__in=ids["consent_records"])
+        | Q(content_type=types[ContactRequest], object_id__in=contact_request_ids)
         | Q(content_type=types[LegalHold], object_id__in=ids["legal_holds"])
+        | Q(additional_data__visitor_id=visitor.pk)
+        | Q(additional_data__conversation_id__in=ids["conversations"])
     )
 
 
@@ -260,7 +273,7 @@ def erasure_preview(*, visitor: Visitor) -> ErasurePreview:
             company_id=visitor.company_id, visitor=visitor
         ).count(),
         contact_details=sum(1 for v in (visitor.name, visitor.email, visitor.phone) if v),
-        audit_entries=subject_audit_entries(visitor=visitor).count(),
+        access_records=subject_audit_entries(visitor=visitor).count(),
         held_conversations=conversations.filter(legal_hold=True).count(),
         conversation_references=tuple(
             conversations.order_by("-last_message_at").values_list("reference", flat=True)[:20]

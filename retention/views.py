@@ -60,7 +60,7 @@ def policy(request: HttpRequest) -> HttpResponse:
                 now=timezone.now(),
             )
         else:
-            policy_update(policy=current, **values)
+            policy_update(policy=current, actor=request.user, **values)
             messages.success(request, _("Retention policy saved."))
             return redirect("retention:policy")
     current.refresh_from_db()

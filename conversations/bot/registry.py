@@ -1,10 +1,12 @@
 """Per-process intent models, keyed by (inbox, language) and checked against the FAQ version.
 
-Every decision reads the inbox's faq_version from the database (one indexed
-primary-key query) and uses this process's model only if it was built from
-that version, so every web process answers from the same FAQ: a bump by any
-process (conversations.bot.faq_changed) reaches all of them at their next
-message. Nothing is shared between processes but the database: the model is
+Every decision compares the faq_version of the inbox row the request loaded
+(the chat loads it with the visitor in one query, conversations.selectors.chat;
+callers pass a row read in the same request, never one kept across requests)
+with the version this process's model was built from, and rebuilds when the row
+is newer, so every web process answers from the same FAQ: a bump by any process
+(conversations.bot.faq_changed) reaches all of them at their next message, at
+no extra query. Nothing is shared between processes but the database: the model is
 rebuilt from the FAQ rows, never loaded from a pickle, Redis or a file.
 
 Rebuilds: an FAQ of up to SYNC_BUILD_VARIANTS variants builds in the request
@@ -64,8 +66,8 @@ def faq_items(*, inbox: Inbox, language: str) -> tuple[list[FaqItem], str]:
 
 
 def current_version(*, inbox: Inbox) -> int:
-    version = Inbox.objects.filter(pk=inbox.pk).values_list("faq_version", flat=True).first()
-    return version if version is not None else inbox.faq_version
+    """The FAQ version of the request's inbox row."""
+    return inbox.faq_version
 
 
 def _build_in_background(key: tuple, version: int, items: list[FaqItem], language: str) -> None:
@@ -91,7 +93,9 @@ def model_for(*, inbox: Inbox, language: str) -> IntentModel | None:
     key = (inbox.pk, inbox.created_at, language)
     with _lock:
         slot = _slots.get(key)
-        if slot is not None and (slot.version == version or slot.building == version):
+        # A newer model than the row (a request that read the row just before a
+        # bump) is fine; an older one is rebuilt.
+        if slot is not None and (slot.version >= version or slot.building == version):
             return slot.model
     items, items_language = faq_items(inbox=inbox, language=language)
     variants = sum(len(item.variants) for item in items)

@@ -15,9 +15,9 @@ import re
 from django.utils import translation
 from django.utils.translation import gettext
 
-from conversations.bot.text import normalise
+from conversations.bot.text import fold
 
-# Patterns match normalise()d text (casefolded, umlauts folded: "tschüss" -> "tschuess").
+# Patterns match fold()ed text (casefolded, umlauts folded: "tschüss" -> "tschuess").
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "greeting": re.compile(
         r"^(hallo+|hello+|hi+|hey+|huhu|moin( moin)?|servus|gruess gott|gruezi|"
@@ -57,8 +57,8 @@ def _reply(intent: str) -> str:
 
 
 def smalltalk_intent(text: str) -> str | None:
-    """"greeting" | "thanks" | "goodbye" | "bot", or None."""
-    query = normalise(text)
+    """ "greeting" | "thanks" | "goodbye" | "bot", or None."""
+    query = fold(text)
     for intent, pattern in _PATTERNS.items():
         if pattern.match(query):
             return intent

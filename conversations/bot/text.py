@@ -18,14 +18,44 @@ import snowballstemmer
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w+")
 
+# Function words that carry no topic. In a small FAQ they dominate TF-IDF (few
+# variants, so "how do i" gets a high IDF) and let "how do I cook spaghetti"
+# match "How do I return an item?". Question words (when/where/wann/wo...) stay.
+# Dropped only for small FAQs (conversations.bot.model): with 50 variants an
+# entry, IDF tells function words itself, and dropping them cost CLINC150 3.6
+# points (88.9 -> 85.3 %); on the German demo set it gained 13 points of
+# out-of-scope recall (60 -> 73 %).
+# Written umlaut-folded, as normalise() returns text.
+STOP_WORDS = frozenset(
+    """
+    i me my mine we our you your it its is are am be was were been do does did can could
+    would should will shall may might a an the this that these those of to in on at for
+    with by from and or but so if please how what which
+    ich mir mich mein meine meinen meinem meiner wir uns unser unsere du dir dich dein
+    deine ihr euch euer sie ihnen ihre ihren es ist sind bin bist war waren sein habe
+    hast hat haben habt kann kannst koennen koennt koennte muss darf will moechte
+    moechten der die das den dem des ein eine einen einem einer zu im in am an auf fuer
+    mit von vom zum zur und oder aber bitte wie was welche welcher welches man mal
+    """.split()
+)
+
 # Django language code -> Snowball algorithm; other languages: no stemming.
 STEMMERS = {"de": "german", "en": "english"}
 
 
-def normalise(text: str) -> str:
-    """Casefolded, NFKC, umlaut-folded words, single-spaced."""
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
-    return " ".join(_WORD.findall(folded))
+def fold(text: str) -> str:
+    """Casefolded, NFKC, umlaut-folded words, single-spaced (small talk matches this)."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)))
+
+
+def normalise(text: str, *, stop_words: bool = False) -> str:
+    """fold(), with `stop_words` also without STOP_WORDS (unless nothing else is left:
+    "Wie?" stays "wie")."""
+    words = fold(text).split()
+    if not stop_words:
+        return " ".join(words)
+    content = [word for word in words if word not in STOP_WORDS]
+    return " ".join(content or words)
 
 
 @lru_cache(maxsize=8)

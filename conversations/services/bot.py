@@ -1,8 +1,11 @@
-"""The FAQ bot: answers a visitor's message from the inbox's FAQ entries, or hands over.
+"""The bot's string matcher, its handover phrases and the handover system message.
 
-Invariant: the bot only speaks while a conversation's status is "bot". A message
-that matches no entry well enough, or that asks for a person, hands the
-conversation over to humans (status "waiting"); from then on the bot is silent.
+The bot's decisions live in conversations.bot (decide(): the per-inbox intent
+model, small talk, suggestions). This module keeps what that package reuses:
+HANDOVER_PATTERN / wants_a_person(), and faq_match(), the string-similarity
+matcher that answers while this process builds the first model of a big FAQ
+in the background (conversations.bot.registry). bot_decide() is the old
+answer-or-hand-over contract, kept for tests/conversations/test_bot.py.
 The bot reads message text in memory only; it logs nothing about it.
 """
 

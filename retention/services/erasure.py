@@ -2,9 +2,15 @@
 
 Invariant: after an erasure, no table holds the visitor's conversations,
 messages, contact details or consent records, and no audit entry points at any
-of them; what remains is the ErasureRequest with its receipt (counts per kind,
-when, by whom, HMAC-signed, no personal data) and ONE audit entry
-"erasure.execute" with counts only. Everything happens in one transaction.
+of them or holds personal data. The audit entries ABOUT them (who opened,
+revealed, exported what, when and why) are kept, pseudonymised: the subject is
+"erased-subject-<request id>" (retention/services/pseudonymise.py, one UPDATE),
+so an admin or operator who erases cannot remove the trace of their own access
+(Art. 5(2), Art. 17(3)(b) and (e) GDPR; docs/privacy.md). What remains besides
+is the ErasureRequest with its receipt (counts per kind, the access records
+kept and their pseudonym, when, by whom, HMAC-signed, no personal data) and ONE
+audit entry "erasure.execute" with counts only. Everything happens in one
+transaction.
 The same transaction writes the erasure's ledger entry (pseudonymous, see
 retention/services/ledger.py) as a row and as a line in the ledger file outside
 the database; if that line cannot be written the erasure fails and rolls back,
@@ -36,6 +42,7 @@ from conversations.rights import ERASE, require_right
 from retention.models import ErasureLedgerEntry, ErasureRequest
 from retention.selectors import subject_audit_entries
 from retention.services.ledger import LedgerError, ledger_append, ledger_record
+from retention.services.pseudonymise import audit_entries_pseudonymise, subject_pseudonym
 from retention.services.receipts import receipt_build
 from retention.services.receipts import receipt_verify as receipt_verify  # re-exported
 from retention.services.statements import conversations_delete, visitors_delete
@@ -130,7 +137,10 @@ def erasure_execute(
             code="legal_hold",
         )
     # Audit entries first: they are found through the rows about to go.
-    audit_entries = subject_audit_entries(visitor=visitor)._raw_delete("default")
+    pseudonym = subject_pseudonym(request_id=request.pk)
+    access_records_kept = audit_entries_pseudonymise(
+        entries=subject_audit_entries(visitor=visitor), pseudonym=pseudonym
+    )
     contact_details = sum(1 for v in (visitor.name, visitor.email, visitor.phone) if v)
     deleted = conversations_delete(conversation_ids=conversation_ids)
     deleted.update(visitors_delete(visitor_ids=[visitor.pk], with_conversations=True))
@@ -141,13 +151,16 @@ def erasure_execute(
         "consent_records": deleted["consent.ConsentRecord"],
         "legal_holds": deleted["retention.LegalHold"],
         "visitors": deleted["conversations.Visitor"],
-        "audit_entries": audit_entries,
     }
     request.status = ErasureRequest.Status.DONE
     request.executed_at = now or timezone.now()
     request.visitor = None
     request.receipt = receipt_build(
-        request=request, erased=erased, executed_by=_executed_by(actor=actor, origin=request.origin)
+        request=request,
+        erased=erased,
+        executed_by=_executed_by(actor=actor, origin=request.origin),
+        access_records_kept=access_records_kept,
+        subject_pseudonym=pseudonym,
     )
     save_audited(
         request,
@@ -155,6 +168,8 @@ def erasure_execute(
         action=LogEntry.Action.DELETE,
         event="erasure.execute",
         origin=request.origin,
+        subject=pseudonym,
+        access_records_kept=access_records_kept,
         **{f"erased_{k}": v for k, v in erased.items()},
     )
     _ledger_write(request=request, visitor=visitor, reapplies_request_id=reapplies_request_id)

@@ -1,7 +1,10 @@
 """Retention policies: created with defaults on first use, changed by admins (audited).
 
 Invariant: personal data is never kept longer than the conversation it is in
-(personal_data_days <= conversation_days); next_run_at is always the next
+(personal_data_days <= conversation_days); audit entries are never kept for
+less than the audit retention floor (settings.HAFEN_AUDIT_RETENTION_MIN_DAYS),
+and shortening audit retention is itself an audit event
+("retention.audit_shortened", old and new days); next_run_at is always the next
 occurrence of run_hour in the company's time zone.
 """
 
@@ -19,7 +22,7 @@ from accounts.models import Company
 from chatbot_site.lib.audit import audit_event
 from chatbot_site.lib.errors import ServiceError
 from chatbot_site.lib.tasks import enqueue_or_defer
-from retention.models import RetentionPolicy
+from retention.models import RetentionPolicy, audit_retention_floor_days
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -78,19 +81,35 @@ def policy_get_or_create(*, company: Company, now: datetime | None = None) -> Re
         return policy
     now = now or timezone.now()
     default_hour = RetentionPolicy._meta.get_field("run_hour").default
+    default_audit_days = RetentionPolicy._meta.get_field("audit_days").default
     with transaction.atomic():
         policy, _created = RetentionPolicy.objects.get_or_create(
             company=company,
             defaults={
+                "audit_days": max(default_audit_days, audit_retention_floor_days()),
                 "next_run_at": next_run_after(
                     now=now, run_hour=default_hour, tz_name=company.timezone
-                )
+                ),
             },
         )
     return policy
 
 
-def policy_validate(*, conversation_days: int, personal_data_days: int) -> None:
+def policy_validate(
+    *, conversation_days: int, personal_data_days: int, audit_days: int | None = None
+) -> None:
+    """Refuse windows that break the invariants (ServiceError naming the field)."""
+    floor = audit_retention_floor_days()
+    if audit_days is not None and audit_days < floor:
+        raise ServiceError(
+            _(
+                "Audit entries must be kept for at least %(days)s days (the audit "
+                "retention floor): they prove who accessed personal data."
+            )
+            % {"days": floor},
+            code="audit_days_below_floor",
+            field="audit_days",
+        )
     if personal_data_days > conversation_days:
         raise ServiceError(
             _(
@@ -112,16 +131,41 @@ def policy_update(
     audit_days: int,
     run_hour: int,
     now: datetime | None = None,
+    actor=None,
 ) -> RetentionPolicy:
-    """Change the windows; the save is audited (auditlog, with the acting admin)."""
-    policy_validate(conversation_days=conversation_days, personal_data_days=personal_data_days)
+    """Change the windows; the save is audited (auditlog, with the acting admin).
+
+    A shorter audit retention than stored is also the named event
+    "retention.audit_shortened" (old and new days), in the same transaction:
+    who shortened the history is part of the history.
+    """
+    policy_validate(
+        conversation_days=conversation_days,
+        personal_data_days=personal_data_days,
+        audit_days=audit_days,
+    )
     now = now or timezone.now()
+    stored_audit_days = (
+        RetentionPolicy.objects.select_for_update()
+        .values_list("audit_days", flat=True)
+        .get(pk=policy.pk)
+    )
     policy.conversation_days = conversation_days
     policy.personal_data_days = personal_data_days
     policy.audit_days = audit_days
     policy.run_hour = run_hour
     policy.next_run_at = next_run_after(now=now, run_hour=run_hour, tz_name=policy.company.timezone)
     policy.save()
+    if audit_days < stored_audit_days:
+        audit_event(
+            company_id=policy.company_id,
+            actor=actor,
+            obj=policy,
+            action=LogEntry.Action.UPDATE,
+            event="retention.audit_shortened",
+            old_days=stored_audit_days,
+            new_days=audit_days,
+        )
     return policy
 
 

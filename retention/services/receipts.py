@@ -41,9 +41,12 @@ if TYPE_CHECKING:
     from retention.models import ErasureRequest
 
 RECEIPT_TYPE = "hafen.erasure-receipt"
-RECEIPT_VERSION = 2
+RECEIPT_VERSION = 3
 RECEIPT_ALGORITHM = "HMAC-SHA256"
 KEY_VERSION = 1
+# Version 3 (issue 15): the access records about the subject are kept,
+# pseudonymised, not erased: "access_records_kept" (how many) and
+# "subject_pseudonym" (what the audit log calls the subject now) are signed.
 RECEIPT_KEYS = {
     "type",
     "version",
@@ -55,9 +58,15 @@ RECEIPT_KEYS = {
     "executed_by",
     "executed_at",
     "erased",
+    "access_records_kept",
+    "subject_pseudonym",
 }
+# Version 2 receipts (per-company key, audit entries counted as erased) were
+# handed out and stay checkable.
+V2_VERSION = 2
+V2_KEYS = RECEIPT_KEYS - {"access_records_kept", "subject_pseudonym"}
 LEGACY_VERSION = 1
-LEGACY_KEYS = RECEIPT_KEYS - {"alg", "kid"}
+LEGACY_KEYS = V2_KEYS - {"alg", "kid"}
 
 
 def receipt_kid(company_id: int) -> str:
@@ -66,9 +75,15 @@ def receipt_kid(company_id: int) -> str:
 
 
 def receipt_build(
-    *, request: ErasureRequest, erased: dict[str, int], executed_by: int | str
+    *,
+    request: ErasureRequest,
+    erased: dict[str, int],
+    executed_by: int | str,
+    access_records_kept: int,
+    subject_pseudonym: str,
 ) -> dict[str, Any]:
-    """The signed receipt of an executed erasure request."""
+    """The signed receipt of an executed erasure request: what was erased, and how
+    many access records were kept under which pseudonym."""
     payload = {
         "type": RECEIPT_TYPE,
         "version": RECEIPT_VERSION,
@@ -80,6 +95,8 @@ def receipt_build(
         "executed_by": executed_by,
         "executed_at": request.executed_at.isoformat(),
         "erased": erased,
+        "access_records_kept": access_records_kept,
+        "subject_pseudonym": subject_pseudonym,
     }
     return {
         "receipt": payload,
@@ -136,8 +153,10 @@ def receipt_read(document: Any, *, company_id: int | None = None) -> ReceiptChec
         )
     else:
         shape_ok = (
-            set(payload) == RECEIPT_KEYS
-            and payload["version"] == RECEIPT_VERSION
+            (
+                (set(payload) == RECEIPT_KEYS and payload["version"] == RECEIPT_VERSION)
+                or (set(payload) == V2_KEYS and payload["version"] == V2_VERSION)
+            )
             and payload["alg"] == RECEIPT_ALGORITHM
             and _is_id(payload["company_id"])
             and payload["kid"] == receipt_kid(payload["company_id"])

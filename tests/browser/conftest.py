@@ -27,8 +27,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One Chromium per test module, not per session.
+
+    While Playwright's sync API is open it keeps an event loop running in this
+    thread; the Channels tests (async_to_sync) that pytest-django runs after the
+    browser tests must not find it still there.
+    """
     executable = need_browser()
     from playwright.sync_api import sync_playwright
 

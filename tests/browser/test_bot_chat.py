@@ -23,6 +23,12 @@ UNSURE_CANDIDATES = [
     "how do I order",
     "what about my order",
     "order??",
+    # Two entries at once: the bot is torn between them.
+    "track or return my order",
+    "How do I change or cancel my order?",
+    "How do I return or cancel my order?",
+    "cancel or change my order",
+    "return change order",
 ]
 
 
@@ -61,6 +67,7 @@ def test_an_english_browser_gets_the_english_chat_and_can_switch(
     send(page, "What are your opening hours?")
     expect(page.locator(".msg.bot .body").last).to_have_text(HOURS_EN)
     assert Conversation.objects.get().language == "en"
+    screenshot(page, "english-1280")
 
     page.locator('[data-language="de"]').click()
     expect(page.locator('[data-language="de"]')).to_have_attribute("aria-pressed", "true")

@@ -44,7 +44,7 @@ def test_a_second_run_changes_nothing():
     before = row_counts()
     seed()
     assert row_counts() == before
-    assert before["accounts.Company"] == 2 and before["conversations.FaqEntry"] == 10
+    assert before["accounts.Company"] == 2 and before["conversations.FaqEntry"] == 12
 
 
 def test_the_printed_logins_work_with_their_roles():
@@ -80,8 +80,8 @@ def test_teams_members_and_rights_come_through_the_services_and_are_audited():
     # auditlog's own entries (companies, inboxes, FAQ, teams) land on a company's page
     assert not LogEntry.objects.filter(additional_data__company_id__isnull=True).exists()
     faq_types = LogEntry.objects.filter(content_type__model="faqentry")
-    assert faq_types.filter(additional_data__company_id=demo.pk).count() == 10
-    assert FaqEntry.objects.filter(company=demo, asks_for_contact=True).count() == 1
+    assert faq_types.filter(additional_data__company_id=demo.pk).count() == 12
+    assert FaqEntry.objects.filter(company=demo, asks_for_contact=True).count() == 2
 
 
 def test_a_second_run_keeps_what_an_admin_changed():

@@ -204,6 +204,12 @@ UNSURE_CANDIDATES = [
     "how do I order",
     "what about my order",
     "order??",
+    # Two entries at once: the bot is torn between them.
+    "track or return my order",
+    "How do I change or cancel my order?",
+    "How do I return or cancel my order?",
+    "cancel or change my order",
+    "return change order",
 ]
 
 

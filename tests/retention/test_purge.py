@@ -251,12 +251,12 @@ def test_a_purge_writes_no_per_row_audit_entries_only_the_summary(personas, now)
 
 
 def test_old_audit_entries_of_the_company_are_deleted_and_others_kept(personas, now):
-    _policy(personas.company_a, audit_days=30)
-    _policy(personas.company_b, audit_days=30)
+    _policy(personas.company_a, audit_days=400)
+    _policy(personas.company_b, audit_days=400)
     conv = make_conversation(inbox=personas.inbox_a, now=now, age_days=1)
     other = make_conversation(inbox=personas.inbox_b, now=now, age_days=1)
-    audit_entries_for_company(personas.company_a.pk).update(timestamp=now - timedelta(days=31))
-    audit_entries_for_company(personas.company_b.pk).update(timestamp=now - timedelta(days=31))
+    audit_entries_for_company(personas.company_a.pk).update(timestamp=now - timedelta(days=401))
+    audit_entries_for_company(personas.company_b.pk).update(timestamp=now - timedelta(days=401))
     old_a = audit_entries_for_company(personas.company_a.pk).count()
     old_b = audit_entries_for_company(personas.company_b.pk).count()
 

@@ -61,7 +61,7 @@ def test_a_receipt_names_its_algorithm_key_and_company_inside_the_signed_content
     company = personas.company_a.pk
     assert set(document) == {"receipt", "signature"}
     payload = document["receipt"]
-    assert payload["alg"] == "HMAC-SHA256" and payload["version"] == 2
+    assert payload["alg"] == "HMAC-SHA256" and payload["version"] == 3
     assert payload["kid"] == f"company-{company}-v1" == receipt_kid(company)
     assert payload["company_id"] == company
     assert document["signature"] == sign_with_key(company_receipt_key(company), payload)
@@ -113,6 +113,10 @@ def test_company_bs_key_cannot_sign_a_receipt_that_claims_company_a(personas):
         (lambda d: d["receipt"].update(kid="company-1-v9"), "not_receipt"),
         (lambda d: d["receipt"].pop("kid"), "not_receipt"),
         (lambda d: d["receipt"].update(version=1), "not_receipt"),
+        (lambda d: d["receipt"].update(version=2), "not_receipt"),
+        (lambda d: d["receipt"].pop("access_records_kept"), "not_receipt"),
+        (lambda d: d["receipt"].update(access_records_kept=0), "signature"),
+        (lambda d: d["receipt"].update(subject_pseudonym="erased-subject-999999"), "signature"),
         (lambda d: d["receipt"].update(company_id=True), "not_receipt"),
         (lambda d: d["receipt"]["erased"].update(messages=999), "signature"),
         (lambda d: d["receipt"].update(executed_at="2020-01-01T00:00:00+00:00"), "signature"),
@@ -211,3 +215,29 @@ def test_the_api_hands_the_visitor_a_receipt_that_verifies(client, personas):
     assert set(document) == {"receipt", "signature"}
     assert document["receipt"]["kid"] == receipt_kid(personas.company_a.pk)
     assert receipt_verify(document) and receipt_check(erased.content.decode()).valid
+
+
+def test_a_version_2_receipt_issued_before_access_records_were_kept_still_verifies(personas):
+    """Version 2 (per-company key, audit entries counted as erased) was handed out."""
+    company = personas.company_a.pk
+    payload = {
+        "type": "hafen.erasure-receipt",
+        "version": 2,
+        "alg": "HMAC-SHA256",
+        "kid": receipt_kid(company),
+        "request_id": 40,
+        "company_id": company,
+        "origin": "admin",
+        "executed_by": "system",
+        "executed_at": "2026-10-04T10:00:00+00:00",
+        "erased": {"conversations": 1, "messages": 4, "audit_entries": 7},
+    }
+    document = {
+        "receipt": payload,
+        "signature": sign_with_key(company_receipt_key(company), payload),
+    }
+    check = receipt_read(document, company_id=company)
+    assert check.valid and not check.legacy
+    forged = copy.deepcopy(document)
+    forged["receipt"].update(access_records_kept=7, subject_pseudonym="erased-subject-40")
+    assert receipt_read(forged).reason == "not_receipt"  # v2 with v3 fields

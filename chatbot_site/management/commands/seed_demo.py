@@ -124,6 +124,7 @@ FAQ: list[dict] = [
             "Returns",
             "Return policy",
             "I want to return something",
+            "I'd like to send something back",
             "Can I send an item back?",
             "Can I exchange a product?",
             "How long do I have to return an order?",
@@ -214,9 +215,7 @@ FAQ: list[dict] = [
             "I would like a phone call",
             "Could someone ring me back?",
         ],
-        "answer": (
-            "Gladly! If you like, leave us your contact details (only with your consent)."
-        ),
+        "answer": ("Gladly! If you like, leave us your contact details (only with your consent)."),
         "asks_for_contact": True,
     },
 ]
@@ -346,7 +345,7 @@ DEMO_NOTICE = """Verantwortlich für diesen Chat ist die Demo GmbH. Fragen zum D
 
 Sie chatten anonym: Wir speichern keine IP-Adresse und keine Browserdaten. Ihre Nachrichten werden verschlüsselt gespeichert, damit unser Bot und unser Support-Team Ihre Frage beantworten können (Art. 6 Abs. 1 lit. b und f DSGVO).
 
-Name, E-Mail-Adresse oder Telefonnummer speichern wir nur, wenn Sie im Kontaktformular ausdrücklich zustimmen (Art. 6 Abs. 1 lit. a DSGVO). Diese Einwilligung können Sie im Chat jederzeit widerrufen; die Angaben werden dann sofort gelöscht. Ohne Einwilligung entfernen wir personenbezogene Daten wie E-Mail-Adressen oder Telefonnummern aus Ihren Nachrichten, bevor sie gespeichert werden.
+Name, E-Mail-Adresse oder Telefonnummer speichern wir nur, wenn Sie im Kontaktformular ausdrücklich zustimmen (Art. 6 Abs. 1 lit. a DSGVO). Diese Einwilligung können Sie im Chat jederzeit widerrufen; die Angaben werden dann sofort gelöscht. Ohne Einwilligung entfernen wir aus Ihren Nachrichten automatisch, bevor sie gespeichert werden: E-Mail-Adressen, Telefonnummern, IBANs, Kartennummern, Postanschriften (Straße mit Hausnummer, Postleitzahl und Ort), Namen nach Angaben wie „mein Name ist“, „ich heiße“ oder unter einem Gruß, Geburtsdaten nach Angaben wie „geboren am“ sowie Steuer-Identifikationsnummer, Sozialversicherungs- und andere nationale Ausweisnummern. Nicht zuverlässig entfernt werden Namen ohne solchen Hinweis, Angaben zur Gesundheit und andere persönliche Angaben in freiem Text: Bitte schreiben Sie solche Angaben nicht in den Chat.
 
 Gespräche werden nach der eingestellten Frist automatisch gelöscht. Wer welche Gespräche sehen darf und wie lange wir Daten aufbewahren, steht auf unserer Transparenzseite.
 

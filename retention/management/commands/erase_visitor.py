@@ -14,9 +14,11 @@ class Command(BaseCommand):
     help = (
         "Erase one visitor now (Art. 17 GDPR), found by --visitor-id, --conversation "
         "REFERENCE or --email within --company. DELETES all their conversations and "
-        "messages, their contact details (name, e-mail, phone), their consent records and "
-        "every audit entry about those rows, then prints the signed receipt (JSON, counts "
-        "only, no personal data). Refused while a conversation of theirs is under legal hold."
+        "messages, their contact details (name, e-mail, phone) and their consent records; "
+        "the audit entries about those rows are KEPT, pseudonymised as erased-subject-<request "
+        "id> with no personal data (who accessed what, when). Then prints the signed receipt "
+        "(JSON, counts only, no personal data). Refused while a conversation of theirs is "
+        "under legal hold."
     )
 
     def add_arguments(self, parser) -> None:
