@@ -56,8 +56,10 @@ def test_an_admin_manages_teams_grants_a_right_and_reads_the_audit_log(
     assert "Where is my parcel?" not in admin.content()
     admin.get_by_label("Person").select_option(label="bob")
     admin.get_by_role("button", name="Filter").click()
-    expect(table.locator("tbody tr")).to_have_count(1)
-    expect(table).to_contain_text(shop.reference)
+    # Bob's trail: his sign-in and the one conversation he opened.
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table).to_contain_text("signin.succeeded")
+    expect(table.locator("tbody tr", has_text="conversation.open")).to_contain_text(shop.reference)
     screenshot(admin, "audit-filtered")
 
     admin.get_by_role("link", name="Home").click()

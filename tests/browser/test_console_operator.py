@@ -38,7 +38,7 @@ def test_an_operator_sees_a_waiting_visitor_takes_over_and_the_reply_reaches_the
     visitor = new_page()
     visitor.goto(f"{base}/chat/acme-web/")
     # without contact consent the chat redacts personal data before storing it
-    visitor.locator("#chat-input").fill(f"Hello, I need help with my order. Mail me at {EMAIL}")
+    visitor.locator("#chat-input").fill(f"Hello, I need a person to help with my order. Mail me at {EMAIL}")
     visitor.locator("#chat-send").click()
     expect(visitor.locator(".msg.system")).to_have_count(1)  # handed over to a person
 
@@ -53,13 +53,13 @@ def test_an_operator_sees_a_waiting_visitor_takes_over_and_the_reply_reaches_the
     assert EMAIL not in operator.content()
     operator.get_by_role("button", name="Take over").click()
     expect(operator.locator("h1 .badge")).to_have_text("With an operator")
-    operator.get_by_label("Reply").fill("Hi, this is Bob from Acme. How can I help?")
+    operator.get_by_label("Reply").fill("Hi, Bob from Acme here. How can I help?")
     operator.get_by_role("button", name="Send reply").click()
-    expect(operator.locator(".messages-list li.operator")).to_contain_text("this is Bob")
+    expect(operator.locator(".messages-list li.operator")).to_contain_text("Bob from Acme here")
     screenshot(operator, "detail-replied")
 
     expect(visitor.locator(".msg.operator .body")).to_have_text(
-        ["Hi, this is Bob from Acme. How can I help?"], timeout=10_000
+        ["Hi, Bob from Acme here. How can I help?"], timeout=10_000
     )
     screenshot(visitor, "visitor-sees-reply")
 

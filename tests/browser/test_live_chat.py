@@ -145,7 +145,7 @@ def visitor_waiting(server: AsgiServer, new_page, **options):
     """A visitor on the chat page who asked something the bot cannot answer (status waiting)."""
     visitor = new_page(**options)
     visitor.goto(f"{server.url}/chat/acme-web/")
-    visitor.locator("#chat-input").fill("Hello, I need help with my order.")
+    visitor.locator("#chat-input").fill("Hello, I need a person to help with my order.")
     visitor.locator("#chat-send").click()
     expect(visitor.locator(".msg.system")).to_have_count(1)
     conversation = Conversation.objects.get(inbox__public_key="acme-web")
@@ -267,7 +267,7 @@ def test_with_the_socket_refused_both_pages_fall_back_to_polling(
     visitor = new_page()
     refuse_websockets(visitor)
     visitor.goto(f"{asgi.url}/chat/acme-web/")
-    visitor.locator("#chat-input").fill("Hello, I need help with my order.")
+    visitor.locator("#chat-input").fill("Hello, I need a person to help with my order.")
     visitor.locator("#chat-send").click()
     expect(visitor.locator(".msg.system")).to_have_count(1)
     conversation = Conversation.objects.get(inbox__public_key="acme-web")

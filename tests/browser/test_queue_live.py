@@ -38,7 +38,7 @@ def visitor_waiting(server, new_page):
     has not handed over already): the conversation waits."""
     visitor = new_page()
     visitor.goto(f"{server.url}/chat/acme-web/")
-    visitor.locator("#chat-input").fill("Hello, I need help with my order.")
+    visitor.locator("#chat-input").fill("Hello, I need a person to help with my order.")
     visitor.locator("#chat-send").click()
     # the greeting, then the bot's answer or the handover note
     expect(visitor.locator(".msg.bot, .msg.system")).to_have_count(2)
