@@ -31,6 +31,7 @@ NAV = [
     ("accounts:people", _("People"), _("Invite colleagues, roles, deactivation."), ADMIN),
     ("accounts:security", _("Sign-in security"), _("Require two-factor sign-in."), ADMIN),
     ("consent:notice_list", _("Privacy notices"), _("Versioned notices visitors accept."), ADMIN),
+    ("consent:record", _("Processing record"), _("Art. 30 record, from the live settings."), ADMIN),
     ("retention:policy", _("Retention"), _("Deletion windows and legal holds."), ADMIN),
     (
         "retention:erasure_list",
@@ -38,6 +39,7 @@ NAV = [
         _("Right to be forgotten, data export."),
         ADMIN,
     ),
+    ("retention:subject_request_list", _("Requests"), _("Data-subject request deadlines."), ADMIN),
     ("accounts:audit", _("Audit log"), _("Who accessed and changed what."), ADMIN),
 ]
 

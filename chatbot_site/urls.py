@@ -8,6 +8,7 @@
 - conversations (conversations/console_urls.py): /console/conversations/…
 - consent (consent/urls.py):                   /console/notices/…, /privacy/<slug>/notice/<v>/
   + (chatbot_site/transparency.py): /privacy/<slug>/ (reads retention too; same namespace)
+  + (chatbot_site/records.py): /console/record/ (reads retention too; same namespace)
 - retention (retention/urls.py):               /console/retention/…, /console/erasure/…
 - api (chatbot_site/api.py, routers per app):  /api/chat/<key>/…, /api/openapi.json
 """
@@ -18,6 +19,7 @@ from django.views.generic import RedirectView
 
 from accounts.urls import urlpatterns as accounts_urlpatterns
 from chatbot_site.api import api
+from chatbot_site.records import consent_urlpatterns as record_urlpatterns
 from chatbot_site.transparency import consent_urlpatterns as transparency_urlpatterns
 from consent.urls import urlpatterns as consent_urlpatterns
 from conversations.console_urls import accounts_urlpatterns as console_accounts_urlpatterns
@@ -31,7 +33,10 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("conversations.inbox_urls")),
     path("", include("conversations.console_urls")),
-    path("", include((consent_urlpatterns + transparency_urlpatterns, "consent"))),
+    path(
+        "",
+        include((consent_urlpatterns + transparency_urlpatterns + record_urlpatterns, "consent")),
+    ),
     path("", include("retention.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

@@ -7,6 +7,7 @@ No IP address or user agent is ever recorded.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Company
@@ -117,3 +118,28 @@ class ContactRequest(CompanyAudited, models.Model):
 
     def __str__(self) -> str:
         return f"contact request #{self.pk}"
+
+
+class ProcessingRecordVersion(models.Model):
+    """One version of the company's record of processing activities (Art. 30 GDPR).
+
+    The record itself is generated from the live configuration every time
+    (consent.records); a row here says that its content, fingerprinted by
+    `content_hash`, has been valid since `created_at`. A new row is written
+    only when the fingerprint differs from the latest one.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)  # sha256 of the canonical JSON, hex
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            # Also the index of "latest version of company X" (company_id first).
+            models.UniqueConstraint(fields=["company", "number"], name="record_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"processing record v{self.number}"

@@ -21,7 +21,7 @@ from conversations.api_auth import inbox_or_404, visitor_or_401
 from conversations.models import Conversation, Message
 from retention.models import ErasureRequest
 from retention.services.erasure import erasure_self_service
-from retention.services.export import visitor_export
+from retention.services.requests import visitor_export_self_service
 
 router = Router(tags=["retention"])
 
@@ -165,4 +165,4 @@ def export(request: HttpRequest, public_key: str) -> dict:
     visitor = visitor_or_401(request, inbox=inbox)
     limit_self_service(visitor)  # erase and export together, per visitor
     limit_visitor_only(visitor)
-    return visitor_export(visitor=visitor, actor=None, output="json")
+    return visitor_export_self_service(visitor=visitor)  # with its done access request

@@ -17,3 +17,13 @@ class RetentionConfig(AppConfig):
         register(models.RetentionRun)
         register(models.LegalHold, personal_fields=("reason",))
         register(models.ErasureRequest, personal_fields=("receipt", "visitor"))
+        register(
+            models.SubjectRequest,
+            personal_fields=(
+                "conversation_reference",
+                "email_index",
+                "extension_reason",
+                "note",
+                "refusal_reason",
+            ),
+        )

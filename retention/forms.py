@@ -1,9 +1,10 @@
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatbot_site.lib.errors import ServiceError, form_add_error
-from retention.models import RetentionPolicy, audit_retention_floor_days
+from retention.models import RetentionPolicy, SubjectRequest, audit_retention_floor_days
 from retention.services.policy import policy_validate
 
 MAX_DAYS = 3650
@@ -88,3 +89,78 @@ class VerifyReceiptForm(forms.Form):
             raise forms.ValidationError(_("Upload or paste a receipt."))
         data["text"] = text
         return data
+
+
+class SubjectRequestForm(forms.Form):
+    """A request received outside the chat: who it is about is checked by the service."""
+
+    kind = forms.ChoiceField(label=_("Request"), choices=SubjectRequest.Kind.choices)
+    channel = forms.ChoiceField(label=_("Received by"), choices=SubjectRequest.Channel.choices)
+    received_on = forms.DateField(
+        label=_("Received on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The answer is due one calendar month later."),
+    )
+    conversation_reference = forms.CharField(
+        label=_("Conversation reference"),
+        max_length=12,
+        required=False,
+        help_text=_("The reference shown to the person on the chat page."),
+    )
+    email = forms.EmailField(
+        label=_("… or contact e-mail address"),
+        required=False,
+        help_text=_("Only used to find the visitor; the address is not stored with the request."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("received_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [
+            c for c in SubjectRequest.Channel.choices if c[0] != SubjectRequest.Channel.CHAT
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("conversation_reference") and not data.get("email"):
+            if "email" not in self.errors:
+                raise forms.ValidationError(
+                    _("Give either the conversation reference or the contact e-mail address.")
+                )
+        elif data.get("conversation_reference") and data.get("email"):
+            raise forms.ValidationError(
+                _("Give the conversation reference or the e-mail address, not both.")
+            )
+        return data
+
+
+class ExtendRequestForm(forms.Form):
+    months = forms.TypedChoiceField(
+        label=_("Extend by"),
+        coerce=int,
+        choices=[(1, _("one month")), (2, _("two months"))],
+    )
+    reason = forms.CharField(
+        label=_("Reason (told to the person)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Art. 12(3): only for complex requests or many of them."),
+    )
+
+
+class FulfilRequestForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For a rectification, say what was corrected."),
+    )
+
+
+class RefuseRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for refusing (told to the person)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -200,3 +200,80 @@ class ErasureLedgerEntry(CompanyAudited, models.Model):
 
     def __str__(self) -> str:
         return f"erasure ledger entry #{self.pk}"
+
+
+class SubjectRequest(CompanyAudited, models.Model):
+    """A data subject's access, erasure or rectification request and its deadline (Art. 12(3)).
+
+    Who it is about is recorded without personal data: the conversation reference
+    the person gave, or the blind index of their contact e-mail (never the
+    address). No foreign key to the visitor or conversation: erasure and
+    retention delete those with raw statements, and the request must outlive
+    them (accountability, Art. 5(2)). Notes and reasons are stored redacted.
+    """
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access (Art. 15)")
+        ERASURE = "erasure", _("Erasure (Art. 17)")
+        RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+
+    class Channel(models.TextChoices):
+        CHAT = "chat", _("Chat self-service")
+        EMAIL = "email", _("E-mail")
+        LETTER = "letter", _("Letter")
+        PHONE = "phone", _("Phone")
+        IN_PERSON = "in_person", _("In person")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WAITING_IDENTITY = "waiting_identity", _("Waiting for identity")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+
+    OPEN_STATUSES = (Status.OPEN, Status.WAITING_IDENTITY)
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    channel = models.CharField(_("received by"), max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    received_on = models.DateField(_("received on"))
+    due_on = models.DateField(_("due on"))
+    extended_due_on = models.DateField(_("extended to"), null=True, blank=True)
+    extension_months = models.PositiveSmallIntegerField(default=0)
+    extension_reason = models.CharField(_("reason for the extension"), max_length=500, blank=True)
+    conversation_reference = models.CharField(max_length=12, blank=True, default="")
+    email_index = models.CharField(max_length=64, blank=True, default="")
+    identity_verified = models.BooleanField(
+        default=False, help_text=_("The visitor's own token was checked (chat self-service).")
+    )
+    erasure = models.ForeignKey(
+        ErasureRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    exported_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    refusal_reason = models.CharField(_("reason for refusing"), max_length=500, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["company", "status", "due_on"], name="subject_request_due"),
+            models.Index(fields=["company", "-received_on"], name="subject_request_company"),
+        ]
+
+    def __str__(self) -> str:
+        return f"subject request #{self.pk}"
+
+    @property
+    def deadline(self):
+        """The date the answer is due: the extended one, if extended."""
+        return self.extended_due_on or self.due_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -8,11 +8,12 @@ delete exactly the rows these select (retention.services.batches).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Company, Membership
@@ -23,7 +24,13 @@ from consent.models import ConsentRecord, ContactRequest
 from conversations.models import Conversation, Message, Visitor
 from conversations.rights import ERASE, has_right
 from retention.cutoffs import Cutoffs
-from retention.models import ErasureRequest, LegalHold, RetentionPolicy, RetentionRun
+from retention.models import (
+    ErasureRequest,
+    LegalHold,
+    RetentionPolicy,
+    RetentionRun,
+    SubjectRequest,
+)
 
 # --------------------------------------------------------------------------- #
 # What a retention run acts on (and its preview counts)
@@ -324,3 +331,69 @@ def conversation_get_for_erasure(*, membership: Membership, conversation_id: int
     if not has_right(membership=membership, inbox_id=conversation.inbox_id, right=ERASE):
         raise Http404("No such page.")
     return conversation
+
+
+# --------------------------------------------------------------------------- #
+# Data-subject requests and their deadlines (Art. 12(3))
+# --------------------------------------------------------------------------- #
+
+DUE_SOON_DAYS = 7
+SUBJECT_REQUEST_FILTERS = ("open", "due", "closed", "all")
+
+
+def _with_deadline(qs: QuerySet[SubjectRequest], *, today: date) -> list[SubjectRequest]:
+    """The rows, each with `days_left` (negative: overdue) computed for display."""
+    rows = list(qs)
+    for row in rows:
+        row.days_left = (row.deadline - today).days
+    return rows
+
+
+def subject_requests_open(*, company: Company) -> QuerySet[SubjectRequest]:
+    # index subject_request_due (company_id, status, due_on)
+    return SubjectRequest.objects.filter(
+        company=company, status__in=SubjectRequest.OPEN_STATUSES
+    ).annotate(deadline_on=Coalesce("extended_due_on", "due_on"))
+
+
+def subject_request_list(
+    *, company: Company, show: str, today: date, limit: int = 200
+) -> list[SubjectRequest]:
+    """open: every open request, soonest deadline first; due: open and due within
+    DUE_SOON_DAYS days (or overdue); closed: the newest closed; all: newest first."""
+    if show in ("open", "due"):
+        qs = subject_requests_open(company=company)
+        if show == "due":
+            qs = qs.filter(deadline_on__lte=today + timedelta(days=DUE_SOON_DAYS))
+        qs = qs.order_by("deadline_on", "id")
+    else:
+        # index subject_request_company (company_id, received_on DESC)
+        qs = SubjectRequest.objects.filter(company=company).order_by("-received_on", "-id")
+        if show == "closed":
+            qs = qs.exclude(status__in=SubjectRequest.OPEN_STATUSES)
+    return _with_deadline(qs.select_related("handled_by")[:limit], today=today)
+
+
+def subject_request_get(*, company: Company, request_id: int, today: date) -> SubjectRequest:
+    """One request of this company, else Http404 (alike for "not yours" and "does not exist")."""
+    request = get_for_company_or_404(
+        SubjectRequest.objects.select_related("handled_by", "erasure", "company"),
+        company_id=company.pk,
+        pk=request_id,
+    )
+    request.days_left = (request.deadline - today).days
+    return request
+
+
+@dataclass(frozen=True)
+class RequestsDue:
+    open_count: int
+    due_soon: list[SubjectRequest]
+
+
+def subject_requests_due(*, company: Company, today: date, limit: int = 10) -> RequestsDue:
+    """For the console home: how many requests are open, and those due within a week."""
+    return RequestsDue(
+        open_count=subject_requests_open(company=company).count(),
+        due_soon=subject_request_list(company=company, show="due", today=today, limit=limit),
+    )

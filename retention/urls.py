@@ -1,4 +1,4 @@
-"""Retention policy, legal holds, erasure and access requests (admin pages)."""
+"""Retention policy, legal holds, erasure, access and data-subject requests (admin pages)."""
 
 from django.urls import path
 
@@ -35,4 +35,20 @@ urlpatterns = [
         views.visitor_export_page,
         name="visitor_export",
     ),
+    path("console/requests/", views.subject_request_list, name="subject_request_list"),
+    path("console/requests/new/", views.subject_request_new, name="subject_request_new"),
+    path(
+        "console/requests/<int:request_id>/",
+        views.subject_request_detail,
+        name="subject_request_detail",
+    ),
+    *[
+        path(
+            f"console/requests/<int:request_id>/{action}/",
+            views.subject_request_act,
+            {"action": action},
+            name=f"subject_request_{action}",
+        )
+        for action in views.REQUEST_ACTION_FORMS
+    ],
 ]

@@ -1,4 +1,5 @@
-"""Admin pages: retention policy and legal holds, erasure requests, access requests.
+"""Admin pages: retention policy and legal holds, erasure requests, access requests,
+data-subject requests and their deadlines.
 
 Erasure pages are open to admins and to operators who hold the erase right on
 the visitor's inbox (conversations.rights, the one place that answers it).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,7 +24,16 @@ from chatbot_site.lib.errors import ServiceError, form_add_error
 from chatbot_site.lib.tenancy import get_for_company_or_404
 from conversations.models import Visitor
 from retention import selectors
-from retention.forms import FindSubjectForm, LegalHoldForm, RetentionPolicyForm, VerifyReceiptForm
+from retention.forms import (
+    ExtendRequestForm,
+    FindSubjectForm,
+    FulfilRequestForm,
+    LegalHoldForm,
+    RefuseRequestForm,
+    RetentionPolicyForm,
+    SubjectRequestForm,
+    VerifyReceiptForm,
+)
 from retention.models import ErasureRequest, LegalHold
 from retention.services.erasure import (
     ErasureError,
@@ -33,6 +44,14 @@ from retention.services.export import visitor_export
 from retention.services.holds import legal_hold_lift, legal_hold_place
 from retention.services.policy import policy_get_or_create, policy_run_now, policy_update
 from retention.services.receipts import receipt_read
+from retention.services.requests import (
+    SubjectRequestError,
+    subject_request_create,
+    subject_request_extend,
+    subject_request_fulfil,
+    subject_request_refuse,
+    subject_request_wait_identity,
+)
 
 OPERATOR_ROLES = (Membership.Role.ADMIN, Membership.Role.OPERATOR)
 
@@ -316,3 +335,137 @@ def visitor_export_page(request: HttpRequest, visitor_id: int) -> HttpResponse:
         return response
     data = visitor_export(visitor=visitor, actor=request.user, output="html")
     return render(request, "retention/export.html", {"visitor": visitor, "data": data})
+
+
+# --------------------------------------------------------------------------- #
+# Data-subject requests (deadlines, Art. 12(3))
+# --------------------------------------------------------------------------- #
+
+REQUEST_ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "extend": ExtendRequestForm,
+    "wait": forms.Form,
+    "fulfil": FulfilRequestForm,
+    "refuse": RefuseRequestForm,
+}
+
+
+@admin_required
+def subject_request_list(request: HttpRequest) -> HttpResponse:
+    show = request.GET.get("show", "open")
+    if show not in selectors.SUBJECT_REQUEST_FILTERS:
+        show = "open"
+    return render(
+        request,
+        "retention/request_list.html",
+        {
+            "show": show,
+            "requests": selectors.subject_request_list(
+                company=request.membership.company, show=show, today=timezone.localdate()
+            ),
+            "due_soon_days": selectors.DUE_SOON_DAYS,
+        },
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def subject_request_new(request: HttpRequest) -> HttpResponse:
+    form = SubjectRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = subject_request_create(membership=request.membership, **form.cleaned_data)
+        except SubjectRequestError as exc:
+            form_add_error(form, exc, field=exc.field if exc.field in form.fields else None)
+        else:
+            messages.success(
+                request,
+                _("Request #%(id)s filed; the answer is due on %(date)s.")
+                % {"id": filed.pk, "date": filed.due_on.isoformat()},
+            )
+            return redirect("retention:subject_request_detail", request_id=filed.pk)
+    return render(
+        request,
+        "retention/request_new.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _request_detail(
+    request: HttpRequest,
+    subject_request,
+    *,
+    bound: tuple[str, forms.Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    action_forms = {name: form_class() for name, form_class in REQUEST_ACTION_FORMS.items()}
+    if bound:
+        action_forms[bound[0]] = bound[1]
+    return render(
+        request,
+        "retention/request_detail.html",
+        {"subject_request": subject_request, "forms": action_forms},
+        status=status,
+    )
+
+
+@admin_required
+def subject_request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    subject_request = selectors.subject_request_get(
+        company=request.membership.company, request_id=request_id, today=timezone.localdate()
+    )
+    return _request_detail(request, subject_request)
+
+
+@admin_required
+@require_POST
+def subject_request_act(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
+    """One action on a request (extend, wait, fulfil, refuse); a refusal re-renders the page."""
+    membership = request.membership
+    subject_request = selectors.subject_request_get(
+        company=membership.company, request_id=request_id, today=timezone.localdate()
+    )
+    form = REQUEST_ACTION_FORMS[action](request.POST)
+    if not form.is_valid():
+        return _request_detail(request, subject_request, bound=(action, form), status=400)
+    data = form.cleaned_data
+    try:
+        if action == "extend":
+            subject_request_extend(
+                membership=membership,
+                request=subject_request,
+                months=data["months"],
+                reason=data["reason"],
+            )
+            done = _("The deadline is extended; tell the person why.")
+        elif action == "wait":
+            subject_request_wait_identity(membership=membership, request=subject_request)
+            done = _("The request now waits for the person to prove who they are.")
+        elif action == "refuse":
+            subject_request_refuse(
+                membership=membership, request=subject_request, reason=data["reason"]
+            )
+            done = _("The request is refused; tell the person why and that they may complain.")
+        else:
+            fulfilment = subject_request_fulfil(
+                membership=membership, request=subject_request, note=data["note"]
+            )
+            done = _("The request is answered.")
+            if fulfilment.export is not None:
+                # The export is the answer: downloaded now (audited as visitor.export).
+                messages.success(request, _("The request is answered with the export."))
+                response = JsonResponse(
+                    fulfilment.export, json_dumps_params={"indent": 2, "ensure_ascii": False}
+                )
+                response["Content-Disposition"] = (
+                    "attachment; "
+                    f'filename="access-request-{subject_request.company_id}-{subject_request.pk}.json"'
+                )
+                return response
+    except (SubjectRequestError, ErasureError) as exc:
+        form_add_error(form, exc, field=exc.field if exc.field in form.fields else None)
+        subject_request.refresh_from_db()
+        subject_request.days_left = (subject_request.deadline - timezone.localdate()).days
+        return _request_detail(request, subject_request, bound=(action, form), status=exc.status)
+    messages.success(request, done)
+    return redirect("retention:subject_request_detail", request_id=subject_request.pk)

@@ -39,12 +39,13 @@ from chatbot_site.lib.audit import audit_access, save_audited
 from chatbot_site.lib.errors import ServiceError
 from conversations.models import Conversation, Visitor
 from conversations.rights import ERASE, require_right
-from retention.models import ErasureLedgerEntry, ErasureRequest
+from retention.models import ErasureLedgerEntry, ErasureRequest, SubjectRequest
 from retention.selectors import subject_audit_entries
 from retention.services.ledger import LedgerError, ledger_append, ledger_record
 from retention.services.pseudonymise import audit_entries_pseudonymise, subject_pseudonym
 from retention.services.receipts import receipt_build
 from retention.services.receipts import receipt_verify as receipt_verify  # re-exported
+from retention.services.request_records import subject_request_record_self_service
 from retention.services.statements import conversations_delete, visitors_delete
 
 logger = logging.getLogger(__name__)
@@ -213,12 +214,19 @@ def _ledger_write(
 
 
 def erasure_self_service(*, visitor: Visitor) -> ErasureRequest:
-    """The visitor erases their own data from the chat page: same service, origin visitor."""
+    """The visitor erases their own data from the chat page: same service, origin visitor.
+
+    Also records the data-subject request (chat self-service, done, linked to
+    this erasure) in the same transaction, before the erasure's ledger line.
+    """
     with transaction.atomic():
         request = erasure_request_create(
             company=visitor.company,
             visitor=visitor,
             actor=None,
             origin=ErasureRequest.Origin.VISITOR,
+        )
+        subject_request_record_self_service(
+            company=visitor.company, kind=SubjectRequest.Kind.ERASURE, erasure=request
         )
         return erasure_execute(request=request, actor=None)

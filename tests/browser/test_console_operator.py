@@ -38,7 +38,9 @@ def test_an_operator_sees_a_waiting_visitor_takes_over_and_the_reply_reaches_the
     visitor = new_page()
     visitor.goto(f"{base}/chat/acme-web/")
     # without contact consent the chat redacts personal data before storing it
-    visitor.locator("#chat-input").fill(f"Hello, I need a person to help with my order. Mail me at {EMAIL}")
+    visitor.locator("#chat-input").fill(
+        f"Hello, I need a person to help with my order. Mail me at {EMAIL}"
+    )
     visitor.locator("#chat-send").click()
     expect(visitor.locator(".msg.system")).to_have_count(1)  # handed over to a person
 
