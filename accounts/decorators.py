@@ -1,12 +1,12 @@
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 
 from accounts.models import Membership
+from accounts.preferences import console_language
 
 
 def membership_required(roles: Iterable[str] | None = None) -> Callable:
@@ -26,11 +26,11 @@ def membership_required(roles: Iterable[str] | None = None) -> Callable:
             if membership is None or (allowed is not None and membership.role not in allowed):
                 raise Http404("No such page.")
             request.membership = membership
-            if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-                # The company's language is the console's default; a language
-                # the user picked (cookie) wins.
-                translation.activate(membership.company.language)
-                request.LANGUAGE_CODE = membership.company.language
+            # As StaffLocaleMiddleware does on /console/: the person's language,
+            # else their cookie's, else the company's (accounts.preferences).
+            language = console_language(membership=membership, request=request)
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
             return view(request, *args, **kwargs)
 
         return wrapper

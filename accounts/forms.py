@@ -1,9 +1,10 @@
 """Forms of the accounts pages: company switch, teams and members, audit filters."""
 
-from auditlog.models import LogEntry
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit_labels import ACTION_LABELS
 from accounts.selectors import membership_list_for_user
 
 
@@ -58,7 +59,9 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].choices = [("", _("Anyone"))] + [
             (m.user_id, m.user.get_username()) for m in members
         ]
-        self.fields["action"].choices = [("", _("Any action"))] + list(LogEntry.Action.choices)
+        self.fields["action"].choices = [("", _("Any action"))] + [
+            (code, capfirst(label)) for code, label in ACTION_LABELS.items()
+        ]
         self.fields["object_type"].choices = [("", _("Any object"))] + [
             (ct.pk, str(ct.model_class()._meta.verbose_name).capitalize()) for ct in content_types
         ]

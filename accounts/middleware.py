@@ -5,9 +5,10 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject
 
-from accounts import sessions
+from accounts import preferences, sessions
 from accounts.selectors import membership_get
 from accounts.twofactor import user_has_2fa
 
@@ -133,3 +134,37 @@ class TwoFactorRequiredMiddleware:
         if membership is None or not membership.company.require_2fa:
             return False
         return not user_has_2fa(user)
+
+
+class StaffLocaleMiddleware:
+    """Console pages in the member's language and time zone (issue 15).
+
+    After CurrentCompanyMiddleware: the membership query (which already runs on
+    every console page) carries the person's preferences, so this costs no
+    query. Only /console/ is touched: visitors' pages keep choosing their
+    language from the inbox and the browser. The time zone is reset after the
+    response, so it never leaks into the next request on this thread.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            not request.path_info.startswith("/console/")
+            or user is None
+            or not user.is_authenticated
+        ):
+            return self.get_response(request)
+        membership = request.get_membership()
+        if membership is None:
+            return self.get_response(request)
+        language = preferences.console_language(membership=membership, request=request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        timezone.activate(preferences.console_timezone(membership=membership))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -77,6 +77,8 @@ class Membership(CompanyAudited, models.Model):
     deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user")
         ]
@@ -99,6 +101,8 @@ class Team(CompanyAudited, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["company", "name"], name="team_unique_name")]
 
@@ -170,6 +174,8 @@ class StaffSession(models.Model):
     last_seen_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("staff session")
+        verbose_name_plural = _("staff sessions")
         indexes = [models.Index(fields=["user", "-last_seen_at"], name="staffsession_user_seen")]
 
     def __str__(self) -> str:
@@ -185,3 +191,25 @@ class EncryptionSentinel(models.Model):
 
     def __str__(self) -> str:
         return "encryption sentinel"
+
+
+class StaffPreference(models.Model):
+    """A staff member's console language and time zone, remembered across sessions.
+
+    Blank means "as the company": the console then speaks Company.language and
+    shows times in Company.timezone.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preference"
+    )
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("staff preference")
+        verbose_name_plural = _("staff preferences")
+
+    def __str__(self) -> str:
+        return f"preferences of user #{self.user_id}"

@@ -10,7 +10,7 @@ from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from accounts.models import Company, Membership, Team
@@ -32,7 +32,12 @@ def membership_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
 
 def membership_get(*, user: AbstractBaseUser, company_id: int | None) -> Membership | None:
     """The user's membership in the given company, else their first one, else None."""
-    memberships = membership_list_for_user(user=user)
+    # The user's console language and time zone ride along (LEFT JOIN, no extra
+    # query): accounts.preferences reads them from these annotations.
+    memberships = membership_list_for_user(user=user).annotate(
+        preference_language=F("user__staff_preference__language"),
+        preference_timezone=F("user__staff_preference__timezone"),
+    )
     if company_id is not None:
         found = memberships.filter(company_id=company_id).first()
         if found is not None:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Company, Membership, Team
+from accounts.preferences import timezone_for_country
 from chatbot_site.lib.audit import audit_event
 from chatbot_site.lib.errors import ServiceError
 
@@ -22,14 +23,17 @@ def company_create(
     name: str,
     country: str = "DE",
     language: str = "de",
+    timezone: str | None = None,
     data_location: str = "EU (Germany)",
     privacy_contact: str = "",
 ) -> Company:
+    """A new company; its time zone defaults from its country (IE: Europe/Dublin)."""
     return Company.objects.create(
         slug=slug,
         name=name,
         country=country,
         language=language,
+        timezone=timezone or timezone_for_country(country),
         data_location=data_location,
         privacy_contact=privacy_contact,
     )

@@ -18,6 +18,12 @@ urlpatterns = [
     path("accounts/login/code/", signin.login_code, name="login_code"),
     path("accounts/logout/", signin.logout, name="logout"),
     path("console/account/", views_account.account, name="account"),
+    path(
+        "console/account/preferences/",
+        views_account.preferences_update,
+        name="preferences_update",
+    ),
+    path("console/account/language/", views_account.language_switch, name="language_switch"),
     path("console/account/password/", views_account.password_change, name="password_change"),
     path(
         "console/account/sessions/end-others/",

@@ -6,6 +6,7 @@ team's rights on inboxes) live next to Inbox, in conversations.views.
 
 import csv
 
+from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import audit_labels, selectors, services
 from accounts.decorators import admin_required
 from accounts.forms import AuditFilterForm, CompanySwitchForm, TeamMemberForm, TeamNameForm
 from accounts.middleware import SESSION_KEY
@@ -153,20 +154,37 @@ def _audit_form(request: HttpRequest) -> tuple[AuditFilterForm, selectors.AuditF
     return form, filters
 
 
+# Machine codes of the actions in the CSV and in events of plain model changes
+# ("conversation.update"): fixed English words, never translated.
+_ACTION_CODES = {
+    LogEntry.Action.CREATE: "create",
+    LogEntry.Action.UPDATE: "update",
+    LogEntry.Action.DELETE: "delete",
+    LogEntry.Action.ACCESS: "access",
+}
+
+
 def _entry_row(entry) -> dict:
-    """What the audit page and its CSV show of an entry: no values, only names and ids."""
+    """What the audit page and its CSV show of an entry: no values, only names and ids.
+
+    "event" is the machine code (the CSV's), "event_label" its translation
+    (accounts.audit_labels); the page shows only labels.
+    """
     extra = dict(entry.additional_data or {})
     extra.pop("company_id", None)
-    event = extra.pop("event", "")
+    event = extra.pop("event", "") or f"{entry.content_type.model}.{_ACTION_CODES[entry.action]}"
     return {
         "entry": entry,
-        "event": event or f"{entry.content_type.model}.{entry.get_action_display().lower()}",
+        "event": event,
+        "event_label": audit_labels.event_label(entry, event),
+        "action_label": audit_labels.action_label(entry.action),
         "actor": entry.actor.get_username() if entry.actor else _("system"),
-        "object_type": str(entry.content_type.model_class()._meta.verbose_name)
-        if entry.content_type.model_class()
-        else entry.content_type.model,
+        "object_type": audit_labels.model_label(entry.content_type),
+        "object": audit_labels.object_label(entry),
         "fields": sorted((entry.changes_dict or {}).keys()),
+        "changes": audit_labels.changes(entry),
         "details": sorted(extra.items()),
+        "detail_labels": audit_labels.details(extra),
     }
 
 
@@ -218,6 +236,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     header = [
         "time",
         "event",
+        "event_label",
         "action",
         "actor",
         "object_type",
@@ -235,9 +254,10 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
             yield writer.writerow(
                 safe_row(
                     [
-                        entry.timestamp.isoformat(),
+                        entry.timestamp.isoformat(timespec="seconds"),
                         row["event"],
-                        entry.get_action_display(),
+                        row["event_label"],
+                        _ACTION_CODES[entry.action],
                         row["actor"],
                         row["object_type"],
                         entry.object_pk,

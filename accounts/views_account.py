@@ -1,4 +1,4 @@
-"""The own account page (password, two-factor sign-in, sessions) and the company's security page.
+"""The own account page (language and time, password, two-factor sign-in, sessions) and the company's security page.
 
 Every signed-in member reaches /console/account/; the security page is for
 admins. Recovery codes are rendered straight from the POST that made them and
@@ -14,12 +14,20 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import sessions, twofactor
-from accounts.account_forms import CompanySecurityForm, PasswordConfirmForm, TotpConfirmForm
+from accounts import preferences, sessions, twofactor
+from accounts.account_forms import (
+    CompanySecurityForm,
+    LanguageSwitchForm,
+    PasswordConfirmForm,
+    StaffPreferenceForm,
+    TotpConfirmForm,
+)
 from accounts.decorators import admin_required, membership_required
 from accounts.user_audit import user_audit_event
 from chatbot_site.lib.errors import form_add_error
@@ -27,7 +35,25 @@ from chatbot_site.lib.errors import form_add_error
 member_required = membership_required()
 
 
-def _account_page(request: HttpRequest, *, password_form=None, remove_form=None, status=200):
+def _preference_form(request: HttpRequest, data=None) -> StaffPreferenceForm:
+    company = request.membership.company
+    preference = preferences.staff_preference_get(user=request.user)
+    return StaffPreferenceForm(
+        data,
+        initial={"language": preference.language, "timezone": preference.timezone},
+        company_language=company.language,
+        company_timezone=company.timezone,
+    )
+
+
+def _account_page(
+    request: HttpRequest,
+    *,
+    password_form=None,
+    remove_form=None,
+    preference_form=None,
+    status=200,
+):
     user = request.user
     current_key = request.session.session_key
     if password_form is None:
@@ -47,6 +73,7 @@ def _account_page(request: HttpRequest, *, password_form=None, remove_form=None,
         "accounts/account.html",
         {
             "password_form": password_form,
+            "preference_form": preference_form or _preference_form(request),
             "remove_form": remove_form or PasswordConfirmForm(),
             "has_2fa": twofactor.user_has_2fa(user),
             "codes_left": twofactor.recovery_codes_left(user=user),
@@ -61,6 +88,39 @@ def _account_page(request: HttpRequest, *, password_form=None, remove_form=None,
 @member_required
 def account(request: HttpRequest) -> HttpResponse:
     return _account_page(request)
+
+
+@member_required
+@require_POST
+def preferences_update(request: HttpRequest) -> HttpResponse:
+    """Language and time zone of this person's console, on every device they use."""
+    form = _preference_form(request, request.POST)
+    if not form.is_valid():
+        return _account_page(request, preference_form=form, status=400)
+    preferences.staff_preference_set(
+        user=request.user,
+        language=form.cleaned_data["language"],
+        timezone=form.cleaned_data["timezone"],
+    )
+    language = form.cleaned_data["language"] or request.membership.company.language
+    with translation.override(language):  # the message shows on the next page, in this language
+        messages.success(request, _("Your language and time zone were saved."))
+    return redirect("accounts:account")
+
+
+@member_required
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The navigation's language switch: saved for the person, back to the page they were on."""
+    form = LanguageSwitchForm(request.POST)
+    if form.is_valid():
+        preferences.staff_preference_set(user=request.user, language=form.cleaned_data["language"])
+        target = form.cleaned_data["next"]
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(target)
+    return redirect("accounts:home")
 
 
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 from csp.utils import build_policy
-from django.conf import settings
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -28,6 +27,8 @@ from django.http import (
 )
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from accounts.preferences import console_language
 
 CONSOLE_LAYOUT = "base.html"
 PUBLIC_LAYOUT = "errors/_public.html"
@@ -46,11 +47,9 @@ def _render(request: HttpRequest, template: str) -> str:
     membership = _membership(request)
     if membership is None:
         return render_to_string(template, {"layout": PUBLIC_LAYOUT}, request=request)
-    # As on every console page (accounts.decorators): the company's language
-    # unless the person picked one (the language cookie).
-    language = translation.get_language()
-    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-        language = membership.company.language
+    # As on every console page (accounts.preferences): the person's language,
+    # else their language cookie's, else the company's.
+    language = console_language(membership=membership, request=request)
     with translation.override(language):
         return render_to_string(template, {"layout": CONSOLE_LAYOUT}, request=request)
 

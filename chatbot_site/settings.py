@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "chatbot_site.middleware.NoStoreMiddleware",
     "accounts.middleware.CurrentCompanyMiddleware",
+    "accounts.middleware.StaffLocaleMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "chatbot_site.middleware.AuditlogMiddleware",
     # Pages: NotAllowed is the 403 page, another ServiceError a message (lib/errors.py).

@@ -31,6 +31,8 @@ class PrivacyNotice(CompanyAudited, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
         ordering = ["-version"]
         constraints = [
             models.UniqueConstraint(fields=["company", "version"], name="notice_unique_version")
@@ -83,6 +85,8 @@ class ConsentRecord(CompanyAudited, models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
         ordering = ["recorded_at", "id"]
         indexes = [models.Index(fields=["company", "visitor", "purpose"], name="consent_visitor")]
 
@@ -111,6 +115,8 @@ class ContactRequest(CompanyAudited, models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("contact request")
+        verbose_name_plural = _("contact requests")
         ordering = ["-requested_at", "-id"]
         indexes = [
             models.Index(fields=["company", "conversation"], name="contact_request_conversation")
@@ -135,6 +141,8 @@ class ProcessingRecordVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("version of the record of processing")
+        verbose_name_plural = _("versions of the record of processing")
         ordering = ["-number"]
         constraints = [
             # Also the index of "latest version of company X" (company_id first).

@@ -110,6 +110,8 @@ class FaqEntry(CompanyAudited, models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["company", "inbox"], name="faq_company_inbox")]
 
@@ -137,6 +139,8 @@ class Visitor(CompanyAudited, models.Model):
     email_index = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
         indexes = [
             models.Index(fields=["company", "token_hash"], name="visitor_company_token"),
             models.Index(fields=["company", "email_index"], name="visitor_company_email"),
@@ -196,6 +200,8 @@ class Conversation(CompanyAudited, models.Model):
     bot_misses = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         indexes = [
             # console list and retention: one company, newest activity first
             models.Index(
@@ -267,6 +273,8 @@ class Message(CompanyAudited, models.Model):
     choices = models.JSONField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -309,6 +317,8 @@ class SearchToken(models.Model):
     token = models.CharField(max_length=32)
 
     class Meta:
+        verbose_name = _("search token")
+        verbose_name_plural = _("search tokens")
         constraints = [
             models.UniqueConstraint(fields=["conversation", "token"], name="searchtoken_unique")
         ]
@@ -351,6 +361,14 @@ class InboxGroupObjectPermission(CompanyAudited, GroupObjectPermissionBase):
 
     content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
 
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = _("team right on an inbox")
+        verbose_name_plural = _("team rights on inboxes")
+
 
 class InboxUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Inbox, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("personal right on an inbox")
+        verbose_name_plural = _("personal rights on inboxes")

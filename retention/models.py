@@ -110,6 +110,8 @@ class RetentionRun(CompanyAudited, models.Model):
     dry_run = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["company", "-started_at"], name="retention_run_company")]
 
@@ -133,6 +135,8 @@ class LegalHold(CompanyAudited, models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         ordering = ["-placed_at"]
 
     def __str__(self) -> str:
@@ -163,6 +167,8 @@ class ErasureRequest(CompanyAudited, models.Model):
     executed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("erasure")
+        verbose_name_plural = _("erasures")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -192,6 +198,8 @@ class ErasureLedgerEntry(CompanyAudited, models.Model):
     reapplies_request_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("erasure ledger entry")
+        verbose_name_plural = _("erasure ledger entries")
         ordering = ["executed_at", "id"]
         indexes = [
             models.Index(fields=["company", "executed_at"], name="erasure_ledger_company_time"),
@@ -260,6 +268,8 @@ class SubjectRequest(CompanyAudited, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
         ordering = ["due_on", "id"]
         indexes = [
             models.Index(fields=["company", "status", "due_on"], name="subject_request_due"),

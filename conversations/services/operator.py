@@ -471,14 +471,16 @@ def conversation_export(*, membership: Membership, conversation: Conversation) -
             "reference": conversation.reference,
             "inbox": conversation.inbox.name,
             "status": conversation.status,
-            "started_at": conversation.started_at.isoformat(),
-            "last_message_at": conversation.last_message_at.isoformat(),
-            "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
+            "started_at": conversation.started_at.isoformat(timespec="seconds"),
+            "last_message_at": conversation.last_message_at.isoformat(timespec="seconds"),
+            "closed_at": conversation.closed_at.isoformat(timespec="seconds")
+            if conversation.closed_at
+            else None,
         },
         "visitor": {
             "id": view.visitor.id,
-            "created_at": view.visitor.created_at.isoformat(),
-            "last_seen_at": view.visitor.last_seen_at.isoformat(),
+            "created_at": view.visitor.created_at.isoformat(timespec="seconds"),
+            "last_seen_at": view.visitor.last_seen_at.isoformat(timespec="seconds"),
             "name": view.visitor.name,
             "email": view.visitor.email,
             "phone": view.visitor.phone,
@@ -489,7 +491,7 @@ def conversation_export(*, membership: Membership, conversation: Conversation) -
                 "sender": m.sender,
                 "author": m.author,
                 "text": m.text,
-                "created_at": m.created_at.isoformat(),
+                "created_at": m.created_at.isoformat(timespec="seconds"),
             }
             for m in view.messages
         ],

@@ -29,7 +29,7 @@ EXPORT_FORMAT = "hafen.visitor-export/1"
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def _accesses(*, visitor: Visitor, references: dict[int, str]) -> list[dict[str, Any]]:

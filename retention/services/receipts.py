@@ -93,7 +93,7 @@ def receipt_build(
         "company_id": request.company_id,
         "origin": request.origin,
         "executed_by": executed_by,
-        "executed_at": request.executed_at.isoformat(),
+        "executed_at": request.executed_at.isoformat(timespec="seconds"),
         "erased": erased,
         "access_records_kept": access_records_kept,
         "subject_pseudonym": subject_pseudonym,

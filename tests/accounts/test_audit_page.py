@@ -119,13 +119,18 @@ def test_the_csv_export_holds_the_filtered_entries_and_is_itself_audited(persona
     assert export.actor_id == personas.alice.pk and export.action == LogEntry.Action.ACCESS
 
 
-def test_changes_are_shown_as_field_names_without_values(personas, login):
+def test_changes_show_field_labels_and_values_only_where_no_text_can_be(personas, login):
+    """A status reads "Status: old → new"; a text field (the greeting) shows its label only."""
     c = conversation_in(personas.inbox_a, status="waiting")
     c.status = "operator"
     c.save()
+    personas.inbox_a.greeting = "Canary greeting 7f3a"
+    personas.inbox_a.save()
     html = login(personas.alice).get(AUDIT).content.decode()
-    assert "Changed:" in html and "status" in html
-    assert "waiting" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Status: Waiting for a human → With an operator" in body
+    assert "Greeting" in body and "Canary greeting 7f3a" not in body
+    assert "Hello from Acme!" not in body
 
 
 def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(personas, login):

@@ -50,16 +50,18 @@ def test_an_admin_manages_teams_grants_a_right_and_reads_the_audit_log(
 
     admin.get_by_role("link", name="Audit log").first.click()
     table = admin.locator("table.audit")
-    expect(table).to_contain_text("conversation.open")
-    expect(table).to_contain_text("rights.grant")
-    expect(table).to_contain_text("team.member_add")
+    expect(table).to_contain_text("Conversation opened")
+    expect(table).to_contain_text("Right on an inbox granted to a team")
+    expect(table).to_contain_text("Member added to a team")
     assert "Where is my parcel?" not in admin.content()
     admin.get_by_label("Person").select_option(label="bob")
     admin.get_by_role("button", name="Filter").click()
     # Bob's trail: his sign-in and the one conversation he opened.
     expect(table.locator("tbody tr")).to_have_count(2)
-    expect(table).to_contain_text("signin.succeeded")
-    expect(table.locator("tbody tr", has_text="conversation.open")).to_contain_text(shop.reference)
+    expect(table).to_contain_text("Signed in")
+    expect(table.locator("tbody tr", has_text="Conversation opened")).to_contain_text(
+        shop.reference
+    )
     screenshot(admin, "audit-filtered")
 
     admin.get_by_role("link", name="Home").click()

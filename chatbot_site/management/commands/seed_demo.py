@@ -233,6 +233,7 @@ COMPANIES = {
         "name": "Other Ltd",
         "country": "IE",
         "language": "en",
+        "timezone": "Europe/Dublin",
         "data_location": "EU (Dublin, Ireland)",
         "privacy_contact": "privacy@other.example",
     },
