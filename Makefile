@@ -2,6 +2,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
+# pytest-xdist: one worker per core (at most 4), a test module stays on one
+# worker (module fixtures, one Chromium per module). `PYTEST_ARGS= make test`
+# runs in one process.
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: run test lint format messages clean
 

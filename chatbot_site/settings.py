@@ -8,6 +8,7 @@ secret stops start-up with one line that names it.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -185,6 +186,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits) and Celery ----------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _xdist_worker and os.environ.get("HAFEN_REDIS_WORKER") != _xdist_worker:
+    # `make test` runs pytest-xdist workers side by side on one Redis server:
+    # each takes its own database number (base + 1 + worker), so their cache,
+    # channel groups and Celery queues never meet. Put back in the environment
+    # (marked, so it shifts once) for the web and worker processes a test starts.
+    _parts = urlsplit(REDIS_URL)
+    _db = int(_parts.path.strip("/") or 0) + 1 + int(_xdist_worker.removeprefix("gw"))
+    REDIS_URL = os.environ["REDIS_URL"] = urlunsplit(_parts._replace(path=f"/{_db}"))
+    os.environ["HAFEN_REDIS_WORKER"] = _xdist_worker
 # Seconds to connect to / wait for the Redis cache. The cache sits in the request
 # path (rate limits): when Redis is gone a call must fail fast, and the caller
 # falls back (chatbot_site/lib/ratelimit.py) instead of holding the request.

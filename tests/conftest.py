@@ -30,6 +30,19 @@ def login(client):
     return _login
 
 
+@pytest.fixture
+def encryption_sentinel(db):
+    """The key sentinel row that migration accounts/0002 writes.
+
+    A transactional test's flush removes it; under pytest-xdist such a test may
+    have run earlier in the same worker, so tests that rely on it ask for it.
+    """
+    from accounts.models import EncryptionSentinel
+
+    if not EncryptionSentinel.objects.exists():
+        EncryptionSentinel.objects.create(value=EncryptionSentinel.SENTINEL)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests create users by the dozen; PBKDF2's cost is for production, not for fixtures."""

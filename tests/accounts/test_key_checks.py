@@ -111,7 +111,7 @@ def test_the_check_samples_both_ends_of_a_column(which):
 
 
 @pytest.mark.django_db
-def test_the_check_refuses_keys_that_decrypt_nothing():
+def test_the_check_refuses_keys_that_decrypt_nothing(encryption_sentinel):
     with override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]):
         with pytest.raises(EncryptionKeyError, match="cannot decrypt"):
             encryption_keys_check()

@@ -130,7 +130,7 @@ def test_a_withdrawal_between_read_and_write_stays_done(personas, settings, monk
     assert email not in body
 
 
-def test_the_rotation_retires_the_old_first_key(settings):
+def test_the_rotation_retires_the_old_first_key(settings, encryption_sentinel):
     old_keys = list(settings.FIELD_ENCRYPTION_KEY)
     new_key = Fernet.generate_key().decode()
     MessageFactory()

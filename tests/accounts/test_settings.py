@@ -129,7 +129,7 @@ def test_the_encryption_check_passes_with_the_right_key():
 
 
 @pytest.mark.django_db
-def test_the_encryption_check_fails_with_a_wrong_key():
+def test_the_encryption_check_fails_with_a_wrong_key(encryption_sentinel):
     with override_settings(FIELD_ENCRYPTION_KEY=[Fernet.generate_key().decode()]):
         errors = check_encryption_keys()
     assert [e.id for e in errors] == ["hafen.E001"]

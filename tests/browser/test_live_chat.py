@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -90,10 +91,14 @@ class AsgiServer:
                 raise AssertionError(f"uvicorn exited: {log.read_text()[-2000:]}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
+                break
             except OSError:
                 time.sleep(0.2)
-        raise AssertionError("uvicorn did not start")
+        else:
+            raise AssertionError("uvicorn did not start")
+        # The first request loads the URL map and every view module (seconds on
+        # a busy machine): done here, not inside a page's navigation timeout.
+        urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=60).close()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
