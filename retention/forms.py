@@ -98,7 +98,7 @@ class SubjectRequestForm(forms.Form):
     channel = forms.ChoiceField(label=_("Received by"), choices=SubjectRequest.Channel.choices)
     received_on = forms.DateField(
         label=_("Received on"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("The answer is due one calendar month later."),
     )
     conversation_reference = forms.CharField(

@@ -73,10 +73,14 @@ class ConversationFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     waiting = forms.BooleanField(label=_("Waiting for a human only"), required=False)
     date_from = forms.DateField(
-        label=_("Active from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Active from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("Active until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Active until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     page_size = forms.IntegerField(required=False, min_value=1, max_value=100)
     cursor = forms.CharField(required=False, max_length=200)

@@ -327,6 +327,18 @@ def test_operators_and_other_companies_admins_do_not_see_the_pages(personas, log
     assert SubjectRequest.objects.get(pk=filed.pk).status == SubjectRequest.Status.OPEN
 
 
+def test_the_received_date_is_prefilled_in_the_form_a_date_input_reads_in_german(
+    personas, login
+):
+    # <input type="date"> takes ISO dates only; the German format (02.12.2026)
+    # would leave it empty and the required field would fail on submit.
+    personas.company_a.language = "de"
+    personas.company_a.save(update_fields=["language"])
+    form = login(personas.alice).get(reverse("retention:subject_request_new"))
+    assert "Eingegangen am" in form.content.decode()
+    assert f'value="{timezone.localdate().isoformat()}"' in form.content.decode()
+
+
 def test_filing_from_the_form_redirects_to_the_new_request(personas, login, conversation):
     client = login(personas.alice)
     form = client.get(reverse("retention:subject_request_new"))
