@@ -327,9 +327,7 @@ def test_operators_and_other_companies_admins_do_not_see_the_pages(personas, log
     assert SubjectRequest.objects.get(pk=filed.pk).status == SubjectRequest.Status.OPEN
 
 
-def test_the_received_date_is_prefilled_in_the_form_a_date_input_reads_in_german(
-    personas, login
-):
+def test_the_received_date_is_prefilled_in_the_form_a_date_input_reads_in_german(personas, login):
     # <input type="date"> takes ISO dates only; the German format (02.12.2026)
     # would leave it empty and the required field would fail on submit.
     personas.company_a.language = "de"
