@@ -2,6 +2,7 @@ import time
 import uuid
 
 import pytest
+from django.utils import translation
 
 from accounts.sessions import session_security_start, staff_session_start
 from tests.personas import Personas, make_personas
@@ -41,6 +42,19 @@ def encryption_sentinel(db):
 
     if not EncryptionSentinel.objects.exists():
         EncryptionSentinel.objects.create(value=EncryptionSentinel.SENTINEL)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Each test starts in English, as the assertions are written.
+
+    A request activates its page's language in the thread and leaves it active
+    (Django does not reset it); without this, a service or command called after
+    a German page in the same worker would answer in German.
+    """
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
