@@ -8,8 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.services import need_browser
+
+# expect()'s own default is 5 s; the machine is shared (see new_page).
+expect.set_options(timeout=10_000)
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
 # tests make between browser steps are still plain synchronous calls.
@@ -44,17 +48,39 @@ def chromium():
         browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports where each of its pages was and what it showed."""
+    outcome = yield
+    report = outcome.get_result()
+    pages = getattr(item, "_browser_pages", [])
+    if report.when == "call" and report.failed and pages:
+        lines = []
+        for page in pages:
+            try:
+                text = page.inner_text("body", timeout=2_000)[:600]
+            except Exception as exc:  # noqa: BLE001 - a diagnostic must not mask the failure
+                text = f"(no text: {exc.__class__.__name__})"
+            lines.append(f"{page.url}\n{text}\n")
+        report.sections.append(("pages at failure", "\n".join(lines)))
+
+
 @pytest.fixture
-def new_page(chromium):
+def new_page(chromium, request):
     contexts = []
+    request.node._browser_pages = []
 
     def _new_page(**context_options):
         context = chromium.new_context(
             **{"viewport": {"width": 1280, "height": 800}, "locale": "en-US", **context_options}
         )
-        context.set_default_timeout(10_000)
+        # Two xdist workers share two cores with Chromium and the servers:
+        # generous waits; the tests that measure latency pass their own.
+        context.set_default_timeout(20_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        request.node._browser_pages.append(page)
+        return page
 
     yield _new_page
     for context in contexts:
