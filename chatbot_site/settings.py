@@ -161,6 +161,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests too use a file (pytest-xdist adds the worker to its name), not the
+    # shared-cache in-memory database: there a live-server thread still busy
+    # when a test ends makes the flush fail at once ("table is locked") instead
+    # of waiting for it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 elif env.bool("HAFEN_DB_POOL", default=False):
     # The web process (chatbot_site/asgi.py turns this on): under ASGI each
     # request's sync code runs in a thread of its own, so persistent per-thread
