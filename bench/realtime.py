@@ -258,10 +258,12 @@ async def post_message(session, stack, visitor: Visitor, res: Results, text: str
             body = await r.json()
             if r.status != 200:
                 res.errors += 1
+                log(f"post answered {r.status}: {body.get('error')}")
                 return
             res.posts[body["message"]["id"]] = (sent, visitor.index)
-    except (TimeoutError, aiohttp.ClientError):
+    except (TimeoutError, aiohttp.ClientError) as exc:
         res.errors += 1
+        log(f"post failed: {exc.__class__.__name__}")
 
 
 async def reply(session, stack, op: Operator, res: Results) -> None:

@@ -10,8 +10,8 @@ tenths of a point of accuracy, and on German they join inflections
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from functools import lru_cache
 
 import snowballstemmer
 
@@ -58,10 +58,23 @@ def normalise(text: str, *, stop_words: bool = False) -> str:
     return " ".join(content or words)
 
 
-@lru_cache(maxsize=8)
+_local = threading.local()
+
+
 def _stemmer(language: str):
-    algorithm = STEMMERS.get(language.split("-")[0])
-    return snowballstemmer.stemmer(algorithm) if algorithm else None
+    """This thread's stemmer for `language` (None: no stemming).
+
+    A Snowball stemmer keeps the word it works on in the instance: shared by the
+    threads of one web process (uvicorn runs views in a thread pool), two
+    concurrent model builds raised IndexError inside it. One per thread.
+    """
+    stemmers = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if language not in stemmers:
+        algorithm = STEMMERS.get(language.split("-")[0])
+        stemmers[language] = snowballstemmer.stemmer(algorithm) if algorithm else None
+    return stemmers[language]
 
 
 class WordAnalyzer:
