@@ -37,6 +37,7 @@ class _Slot:
 
 _slots: dict[tuple, _Slot] = {}
 _lock = threading.Lock()
+_build_locks: dict[tuple, threading.Lock] = {}
 
 
 def faq_items(*, inbox: Inbox, language: str) -> tuple[list[FaqItem], str]:
@@ -100,11 +101,20 @@ def model_for(*, inbox: Inbox, language: str) -> IntentModel | None:
     items, items_language = faq_items(inbox=inbox, language=language)
     variants = sum(len(item.variants) for item in items)
     if variants <= SYNC_BUILD_VARIANTS:
-        model = IntentModel(items=items, language=items_language)
+        # One build per key at a time: the threads of a process that all get
+        # their first message at once wait for it instead of each building it.
         with _lock:
-            slot = _slots.get(key)
-            if slot is None or slot.version <= version:
-                _slots[key] = _Slot(version=version, model=model)
+            build_lock = _build_locks.setdefault(key, threading.Lock())
+        with build_lock:
+            with _lock:
+                slot = _slots.get(key)
+                if slot is not None and slot.version >= version:
+                    return slot.model
+            model = IntentModel(items=items, language=items_language)
+            with _lock:
+                slot = _slots.get(key)
+                if slot is None or slot.version <= version:
+                    _slots[key] = _Slot(version=version, model=model)
         return model
     with _lock:
         slot = _slots.get(key)
@@ -134,3 +144,4 @@ def clear() -> None:
     """Forget every model of this process (tests)."""
     with _lock:
         _slots.clear()
+        _build_locks.clear()
