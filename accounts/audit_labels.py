@@ -242,7 +242,9 @@ def object_label(entry: LogEntry) -> str:
 
 
 def key_label(name: str, field: models.Field | None = None) -> str:
-    verbose_name = getattr(field, "verbose_name", None)  # a reverse relation has none
+    if isinstance(field, models.ForeignObjectRel):  # a reverse relation: its model's name
+        return str(field.related_model._meta.verbose_name_plural)
+    verbose_name = getattr(field, "verbose_name", None)
     if isinstance(verbose_name, Promise):
         return str(verbose_name)
     if name in FIELD_LABELS:

@@ -169,3 +169,13 @@ def test_the_audit_csv_keeps_machine_codes_and_iso_times_with_the_offset(persona
     assert opened[0]["event_label"] == "Unterhaltung geöffnet"
     for row in rows:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", row["time"]), row
+
+
+def test_a_reverse_relation_on_the_audit_page_is_named_by_its_model_in_german():
+    from accounts.audit_labels import _model_field, key_label
+    from conversations.models import Inbox
+
+    field = _model_field(Inbox, "conversations")
+    assert field is not None
+    with translation.override("de"):
+        assert key_label("conversations", field) == "Unterhaltungen"
