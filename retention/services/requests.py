@@ -190,6 +190,14 @@ def subject_request_create(
         )
 
 
+def _required_text(*, membership: Membership, text: str, field: str, message) -> str:
+    """A reason or note as stored (redacted); refused with `message` when empty."""
+    safe = redacted_text(company=membership.company, text=text)
+    if not safe:
+        raise SubjectRequestError(message, code=f"{field}_missing", status=400, field=field)
+    return safe
+
+
 # --------------------------------------------------------------------------- #
 # While open
 # --------------------------------------------------------------------------- #
@@ -202,14 +210,12 @@ def subject_request_extend(
     """Extend the deadline by `months` (at most two further months in all), with a reason."""
     _require_admin(membership=membership, company_id=request.company_id)
     _require_open(request)
-    safe_reason = redacted_text(company=membership.company, text=reason)
-    if not safe_reason:
-        raise SubjectRequestError(
-            _("Give the reason for the extension; the person must be told why."),
-            code="reason_missing",
-            status=400,
-            field="reason",
-        )
+    safe_reason = _required_text(
+        membership=membership,
+        text=reason,
+        field="reason",
+        message=_("Give the reason for the extension; the person must be told why."),
+    )
     total = request.extension_months + int(months)
     if months < 1 or total > MAX_EXTENSION_MONTHS:
         raise SubjectRequestError(
@@ -309,11 +315,9 @@ def subject_request_fulfil(
     user, now = membership.user, timezone.now()
     closing = {"status": Status.DONE, "handled_by": user, "closed_at": now}
     if request.kind == SubjectRequest.Kind.RECTIFICATION:
-        safe_note = redacted_text(company=membership.company, text=note)
-        if not safe_note:
-            raise SubjectRequestError(
-                _("Say what was corrected."), code="note_missing", status=400, field="note"
-            )
+        safe_note = _required_text(
+            membership=membership, text=note, field="note", message=_("Say what was corrected.")
+        )
         done = _transition(
             request=request,
             membership=membership,
@@ -362,14 +366,12 @@ def subject_request_refuse(
     """Refuse the request (Art. 12(4), 12(5)): the reason is required and kept, redacted."""
     _require_admin(membership=membership, company_id=request.company_id)
     _require_open(request)
-    safe_reason = redacted_text(company=membership.company, text=reason)
-    if not safe_reason:
-        raise SubjectRequestError(
-            _("Give the reason for refusing; the person must be told why."),
-            code="reason_missing",
-            status=400,
-            field="reason",
-        )
+    safe_reason = _required_text(
+        membership=membership,
+        text=reason,
+        field="reason",
+        message=_("Give the reason for refusing; the person must be told why."),
+    )
     return _transition(
         request=request,
         membership=membership,
