@@ -376,3 +376,36 @@ def test_the_version_bump_reaches_a_real_second_process(personas):
     finally:
         proc.stdin.close()
         proc.wait(30)
+
+
+def test_the_one_message_fast_path_scores_exactly_as_scikit_learn():
+    """A chat post scores one message without FeatureUnion's validation and joblib
+    dispatch, and calibrates without IsotonicRegression.predict's: same numbers."""
+    import numpy as np
+
+    from conversations.bot.model import FaqItem, IntentModel
+
+    topics = {
+        1: ["Wann haben Sie geöffnet?", "Öffnungszeiten", "Wann sind Sie erreichbar?"],
+        2: ["Was kostet der Versand?", "Versandkosten", "Wie teuer ist die Lieferung?"],
+        3: ["Wo ist mein Paket?", "Sendungsverfolgung", "Wann kommt meine Bestellung?"],
+        4: ["Wie kann ich zurückgeben?", "Rücksendung", "Ich möchte etwas zurückschicken"],
+    }
+    items = [
+        FaqItem(entry_id=pk, variants=tuple(v), answer=str(pk), asks_for_contact=False)
+        for pk, v in topics.items()
+    ]
+    model = IntentModel(items=items, language="de")
+    scorer = model.scorer
+    messages = [
+        "wann habt ihr offen", "versand kosten nach oesterreich", "paket paket paket",
+        "xyzzy", "", "ruecksendung meiner bestellung bitte", "a",
+    ]
+    for text in messages:
+        fast = scorer._row(text).toarray()
+        slow = scorer.features.transform([text]).toarray()
+        assert np.allclose(fast, slow, rtol=0, atol=1e-12), text
+    assert model.calibration is not None
+    for score in np.linspace(-3, 3, 61):
+        expected = float(model.calibration.predict([score])[0])
+        assert model.confidence(float(score)) == pytest.approx(expected, abs=1e-12)
