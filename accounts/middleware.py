@@ -142,8 +142,9 @@ class StaffLocaleMiddleware:
     After CurrentCompanyMiddleware: the membership query (which already runs on
     every console page) carries the person's preferences, so this costs no
     query. Only /console/ is touched: visitors' pages keep choosing their
-    language from the inbox and the browser. The time zone is reset after the
-    response, so it never leaks into the next request on this thread.
+    language from the inbox and the browser. Language and time zone are put back
+    after the response (a streamed one, the audit CSV, is written chunk by chunk
+    in them), so neither leaks into the next request or task on this thread.
     """
 
     def __init__(self, get_response):
@@ -161,10 +162,23 @@ class StaffLocaleMiddleware:
         if membership is None:
             return self.get_response(request)
         language = preferences.console_language(membership=membership, request=request)
-        translation.activate(language)
+        zone = preferences.console_timezone(membership=membership)
         request.LANGUAGE_CODE = language
-        timezone.activate(preferences.console_timezone(membership=membership))
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
+        with translation.override(language), timezone.override(zone):
+            response = self.get_response(request)
+        if response.streaming:  # written after this returns: in the same language and zone
+            response.streaming_content = _in_locale(response.streaming_content, language, zone)
+        return response
+
+
+def _in_locale(chunks, language, zone):
+    """A streamed response's chunks, each produced in `language` and `zone`; the
+    thread's own settings are back in place between chunks."""
+    iterator = iter(chunks)
+    while True:
+        with translation.override(language), timezone.override(zone):
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+        yield chunk

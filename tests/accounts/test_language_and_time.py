@@ -17,6 +17,7 @@ from accounts.services import company_create, team_member_add_by
 from retention.services.policy import policy_get_or_create, policy_update
 from tests.accounts.twofactor_helpers import sign_in_password
 from tests.conversations.console_helpers import conversation_in
+from tests.test_console_urls import console_urls  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +180,84 @@ def test_a_reverse_relation_on_the_audit_page_is_named_by_its_model_in_german():
     assert field is not None
     with translation.override("de"):
         assert key_label("conversations", field) == "Unterhaltungen"
+
+
+def _english_phrases_of_the_catalog() -> list[str]:
+    """The English texts of our German catalog that German pages must not show:
+    every msgid with a different translation, cut at its placeholders, keeping the
+    literal pieces of two words or more (single words like "Name" or "Status" are
+    the same in both languages or too common to tell)."""
+    import gettext
+    from pathlib import Path
+
+    from django.conf import settings
+
+    mo = Path(settings.BASE_DIR) / "locale" / "de" / "LC_MESSAGES" / "django.mo"
+    with mo.open("rb") as handle:
+        catalog = gettext.GNUTranslations(handle)._catalog
+    phrases = set()
+    for msgid, msgstr in catalog.items():
+        if isinstance(msgid, tuple):  # a plural form: ("%(n)s entry", 0)
+            msgid = msgid[0]
+        if not msgid or not msgstr or msgid == msgstr:
+            continue
+        for piece in re.split(r"%\(\w+\)[sd]|%[sd]|\{\w*\}", msgid):
+            piece = piece.strip(" .,:;!?()\"'«»…-\n")
+            if len(piece.split()) >= 2:
+                phrases.add(piece)
+    return sorted(phrases)
+
+
+def test_every_console_page_in_german_shows_no_english_text_of_the_catalog(
+    personas, login, console_urls
+):
+    """Walks every console URL (the URL conf, filled with company A's objects) as
+    company A's admin with German chosen, and looks for the catalog's English phrases
+    in what a person reads on each page."""
+    admin = login(personas.alice)
+    _switch(admin, "de")
+    phrases = _english_phrases_of_the_catalog()
+    assert len(phrases) > 300
+    pages = leaks = 0
+    found: dict[str, list[str]] = {}
+    for url, _has_params in console_urls:
+        response = admin.get(url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        html = response.content.decode()
+        if '<main id="main"' not in html:
+            continue
+        pages += 1
+        assert _lang(response) == "de", url
+        text = _visible_text(html)
+        for phrase in phrases:
+            if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text):
+                found.setdefault(url, []).append(phrase)
+                leaks += 1
+    assert pages > 25
+    assert found == {}, f"{leaks} English phrases on German pages"
+
+
+def test_a_console_page_puts_the_threads_language_and_time_zone_back(personas, login):
+    """The member's German and time zone hold for their page (and for each chunk of a
+    streamed export), not for what the same thread does next."""
+    from django.utils import timezone
+
+    conversation = conversation_in(personas.inbox_a)
+    login(personas.bob).get(
+        reverse("conversations:detail", kwargs={"conversation_id": conversation.pk})
+    )
+    admin = login(personas.alice)
+    _switch(admin, "de")
+    StaffPreference.objects.filter(user=personas.alice).update(timezone="Asia/Tokyo")
+    with timezone.override("UTC"):
+        response = admin.get(HOME, HTTP_ACCEPT_LANGUAGE="en")
+        assert _lang(response) == "de"
+        assert translation.get_language() == "en"  # what Django's LocaleMiddleware chose
+        assert timezone.get_current_timezone_name() == "UTC"
+        export = admin.get(reverse("accounts:audit_export"), HTTP_ACCEPT_LANGUAGE="en")
+        assert translation.get_language() == "en"
+        text = b"".join(export.streaming_content).decode()
+        assert ",Unterhaltung geöffnet," in text  # the label column, in the member's German
+        assert translation.get_language() == "en"
+        assert timezone.get_current_timezone_name() == "UTC"
