@@ -101,6 +101,7 @@ FIELD_LABELS = {
     "batches": _("batches"),
     "bot_misses": _("unanswered bot questions"),
     "bot_outcome": _("bot outcome"),
+    "channel": _("received by"),
     "choices": _("choices offered"),
     "client_key": _("client key"),
     "closed_at": _("closed"),
@@ -121,6 +122,12 @@ FIELD_LABELS = {
     "entry_id": _("entry"),
     "erasure": _("erasure"),
     "erasure_request_id": _("erasure"),
+    "erased_consent_records": _("consent records erased"),
+    "erased_contact_details": _("contact details erased"),
+    "erased_conversations": _("conversations erased"),
+    "erased_legal_holds": _("legal holds lifted"),
+    "erased_messages": _("messages erased"),
+    "erased_visitors": _("visitors erased"),
     "error": _("error"),
     "executed_at": _("carried out"),
     "exported_at": _("exported"),
@@ -137,6 +144,7 @@ FIELD_LABELS = {
     "inbox": _("inbox"),
     "inbox_id": _("inbox"),
     "invitation_id": _("invitation"),
+    "kind": _("kind"),
     "language": _("language"),
     "last_message_at": _("last message"),
     "last_seen_at": _("last seen"),
@@ -172,11 +180,13 @@ FIELD_LABELS = {
     "purpose": _("purpose"),
     "recorded_at": _("recorded"),
     "redacted_count": _("items redacted"),
+    "reason": _("reason"),
     "reference": _("reference"),
     "replace": _("replaced"),
     "required": _("required"),
     "requested_at": _("requested"),
     "requested_by": _("requested by"),
+    "revealed": _("revealed"),
     "right": _("right"),
     "sender": _("sender"),
     "sessions_ended": _("sessions ended"),
@@ -315,7 +325,10 @@ def changes(entry: LogEntry) -> list[Change]:
     return result
 
 
-def _detail_value(key: str, value: Any) -> str:
+def _detail_value(key: str, value: Any, model: type[models.Model] | None = None) -> str:
+    field = _model_field(model, key)
+    if field is not None and field.choices and isinstance(value, str):
+        return str(dict(field.flatchoices).get(value, value))
     if key == "content_type_id":
         try:
             return model_label(ContentType.objects.get_for_id(int(value)))
@@ -334,6 +347,7 @@ def _detail_value(key: str, value: Any) -> str:
     return str(value)
 
 
-def details(extra: dict) -> list[tuple[str, str]]:
-    """additional_data without company and event, as (label, value) pairs."""
-    return [(key_label(k), _detail_value(k, v)) for k, v in sorted(extra.items())]
+def details(extra: dict, model: type[models.Model] | None = None) -> list[tuple[str, str]]:
+    """additional_data without company and event, as (label, value) pairs; a key that
+    is a field of the entry's `model` with choices shows the choice's name, not its code."""
+    return [(key_label(k), _detail_value(k, v, model)) for k, v in sorted(extra.items())]

@@ -67,7 +67,7 @@ class AuditFilterForm(forms.Form):
             (code, capfirst(label)) for code, label in ACTION_LABELS.items()
         ]
         self.fields["object_type"].choices = [("", _("Any object"))] + [
-            (ct.pk, str(ct.model_class()._meta.verbose_name).capitalize()) for ct in content_types
+            (ct.pk, capfirst(str(ct.model_class()._meta.verbose_name))) for ct in content_types
         ]
 
     def clean(self):

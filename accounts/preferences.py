@@ -12,10 +12,12 @@ from __future__ import annotations
 import zoneinfo
 from functools import lru_cache
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils.translation import get_supported_language_variant
+from phonenumbers import geocoder
 
 from accounts.models import Membership, StaffPreference
 
@@ -38,6 +40,15 @@ COUNTRY_TIMEZONES = {
 
 def timezone_for_country(country: str) -> str:
     return COUNTRY_TIMEZONES.get((country or "").upper(), DEFAULT_TIMEZONE)
+
+
+def country_name(country: str, language: str) -> str:
+    """ "Deutschland" / "Germany" for "DE": the country names phonenumbers carries in
+    many languages (the library the redaction already uses); the code if it has none."""
+    code = (country or "").upper()
+    example = phonenumbers.example_number(code) if len(code) == 2 else None
+    name = geocoder.country_name_for_number(example, language) if example else ""
+    return name or code
 
 
 @lru_cache(maxsize=1)

@@ -184,7 +184,9 @@ def _entry_row(entry) -> dict:
         "fields": sorted((entry.changes_dict or {}).keys()),
         "changes": audit_labels.changes(entry),
         "details": sorted(extra.items()),
-        "detail_labels": audit_labels.details(extra),
+        "detail_labels": audit_labels.details(
+            extra, entry.content_type.model_class() if entry.content_type_id else None
+        ),
     }
 
 

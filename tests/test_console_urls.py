@@ -128,6 +128,10 @@ def fill(route: str, values: dict[str, object]) -> str:
 
 @pytest.fixture
 def console_urls(personas) -> list[tuple[str, bool]]:
+    return console_urls_of_company_a(personas)
+
+
+def console_urls_of_company_a(personas) -> list[tuple[str, bool]]:
     """(url, has parameters) for every console route, filled with company A's objects."""
     builders = _objects_of_company_a(personas)
     routes = console_routes()

@@ -88,7 +88,8 @@ class WordAnalyzer:
         words = text.split()
         if _stemmer(self.language) is not None:
             words = [
-                _stem(word, self.language) if len(word) <= STEM_CACHE_WORD_LENGTH
+                _stem(word, self.language)
+                if len(word) <= STEM_CACHE_WORD_LENGTH
                 # a long word is stemmed on its own: the cache's memory stays bounded
                 else _stemmer(self.language).stemWord(word)
                 for word in words

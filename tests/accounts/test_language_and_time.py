@@ -17,7 +17,7 @@ from accounts.services import company_create, team_member_add_by
 from retention.services.policy import policy_get_or_create, policy_update
 from tests.accounts.twofactor_helpers import sign_in_password
 from tests.conversations.console_helpers import conversation_in
-from tests.test_console_urls import console_urls  # noqa: F401 (fixture)
+from tests.test_console_urls import console_urls_of_company_a
 
 pytestmark = pytest.mark.django_db
 
@@ -208,9 +208,7 @@ def _english_phrases_of_the_catalog() -> list[str]:
     return sorted(phrases)
 
 
-def test_every_console_page_in_german_shows_no_english_text_of_the_catalog(
-    personas, login, console_urls
-):
+def test_every_console_page_in_german_shows_no_english_text_of_the_catalog(personas, login):
     """Walks every console URL (the URL conf, filled with company A's objects) as
     company A's admin with German chosen, and looks for the catalog's English phrases
     in what a person reads on each page."""
@@ -220,7 +218,7 @@ def test_every_console_page_in_german_shows_no_english_text_of_the_catalog(
     assert len(phrases) > 300
     pages = leaks = 0
     found: dict[str, list[str]] = {}
-    for url, _has_params in console_urls:
+    for url, _has_params in console_urls_of_company_a(personas):
         response = admin.get(url)
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
@@ -261,3 +259,61 @@ def test_a_console_page_puts_the_threads_language_and_time_zone_back(personas, l
         assert ",Unterhaltung geöffnet," in text  # the label column, in the member's German
         assert translation.get_language() == "en"
         assert timezone.get_current_timezone_name() == "UTC"
+
+
+def _detail_keys(value, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.add(key)
+            _detail_keys(inner, found)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            _detail_keys(inner, found)
+    return found
+
+
+def test_the_dpo_trail_reads_in_german_labels_and_choice_names(personas, login):
+    """Open and reveal, a filed and answered erasure request, the erasure: every detail
+    on the German audit page has a German label, and coded values (channel, kind,
+    status, origin) read as their names, not as codes."""
+    from auditlog.models import LogEntry
+    from guardian.shortcuts import assign_perm
+
+    from accounts.models import Membership
+    from conversations.services.operator import conversation_open, personal_data_reveal
+    from retention.models import SubjectRequest
+    from retention.services.requests import subject_request_create, subject_request_fulfil
+
+    assign_perm("conversations.view_personal_data", personas.support.group, personas.inbox_a)
+    conversation = conversation_in(personas.inbox_a)
+    bob = Membership.objects.get(user=personas.bob, company=personas.company_a)
+    alice = Membership.objects.get(user=personas.alice, company=personas.company_a)
+    conversation_open(membership=bob, conversation=conversation)
+    personal_data_reveal(membership=bob, conversation=conversation, reason="Rückruf erbeten")
+    filed = subject_request_create(
+        membership=alice,
+        kind=SubjectRequest.Kind.ERASURE,
+        channel=SubjectRequest.Channel.EMAIL,
+        received_on=datetime.now(UTC).date(),
+        conversation_reference=conversation.reference,
+    )
+    subject_request_fulfil(membership=alice, request=filed)
+
+    keys = set()
+    for extra in LogEntry.objects.values_list("additional_data", flat=True):
+        _detail_keys(extra or {}, keys)
+    unlabelled = sorted(
+        k for k in keys - {"company_id", "event"} if k not in audit_labels.FIELD_LABELS
+    )
+    assert unlabelled == [], unlabelled
+
+    admin = login(personas.alice)
+    _switch(admin, "de")
+    text = _visible_text(admin.get(AUDIT).content.decode())
+    for english in ("Channel", "Kind", "Reason", "Revealed", "Erased"):  # not erased-subject-N
+        assert not re.search(rf"\b{english}\b", text), english
+    for code in (": email", ": erasure", ": open", ": done", ": admin"):
+        assert code not in text, code
+    for name in ("E-Mail", "Löschung (Art. 17)", "Erledigt", "Gelöschte Unterhaltungen", "Grund"):
+        assert name in text, name
+    assert "FAQ-Eintrag" in text and "Faq-eintrag" not in text  # the object filter's names

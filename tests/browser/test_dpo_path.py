@@ -144,7 +144,7 @@ def test_a_dpo_erases_a_visitor_on_request_and_the_access_trail_stays_pseudonymi
     for row in (opened.first, opened.last, revealed):
         expect(row).to_contain_text("bob")
         expect(row).to_contain_text(pseudonym)
-    expect(revealed).to_contain_text("Caller says she is")  # the reason, redacted
+    expect(revealed).to_contain_text("Caller says she is [email removed] and wants")
     assert_no_canary(admin)
     assert conversation.reference not in admin.content()
     screenshot(admin, "audit-after-erasure")

@@ -190,3 +190,11 @@ def test_the_hash_is_canonical_json_of_codes_and_values():
     assert records.content_hash(content) == records.content_hash(same)
     assert len(records.content_hash(content)) == 64
     assert records.content_hash(content) != records.content_hash({**content, "b": [2, 1]})
+
+
+def test_the_country_reads_as_a_name_in_the_pages_language(personas, login):
+    client = login(personas.alice)
+    assert "<dd>Germany</dd>" in client.get(URL).content.decode()  # Acme is in Germany
+    client.post(reverse("accounts:language_switch"), {"language": "de", "next": URL})
+    page = client.get(URL).content.decode()
+    assert "<dd>Deutschland</dd>" in page and "<dd>DE</dd>" not in page

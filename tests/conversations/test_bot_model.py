@@ -398,8 +398,13 @@ def test_the_one_message_fast_path_scores_exactly_as_scikit_learn():
     model = IntentModel(items=items, language="de")
     scorer = model.scorer
     messages = [
-        "wann habt ihr offen", "versand kosten nach oesterreich", "paket paket paket",
-        "xyzzy", "", "ruecksendung meiner bestellung bitte", "a",
+        "wann habt ihr offen",
+        "versand kosten nach oesterreich",
+        "paket paket paket",
+        "xyzzy",
+        "",
+        "ruecksendung meiner bestellung bitte",
+        "a",
     ]
     for text in messages:
         fast = scorer._row(text).toarray()
