@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -380,7 +380,7 @@ def subject_request_new(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Request #%(id)s filed; the answer is due on %(date)s.")
-                % {"id": filed.pk, "date": filed.due_on.isoformat()},
+                % {"id": filed.pk, "date": formats.date_format(filed.due_on, "DATE_FORMAT")},
             )
             return redirect("retention:subject_request_detail", request_id=filed.pk)
     return render(
