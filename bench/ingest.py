@@ -1,6 +1,7 @@
 """Chat ingest benchmark: N visitors post messages and read the bot's answer.
 
     .venv/bin/python bench/ingest.py [--visitors 16] [--rounds 3] [--seconds 15] [--workers 4] [--threads 1]
+                                     [--no-push]
 
 Starts gunicorn on PostgreSQL (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/hafen_bench; the database is dropped and
@@ -23,7 +24,9 @@ PostgreSQL and this load generator it gave the best p95 and the fastest floor
 of 2x4, 3x2 and 4x1) serves all phases, with DEBUG off (bench/settings.py).
 Each visitor is a thread with its own keep-alive HTTP connection. Prints
 messages/s and p50/p95/p99 latency per phase and the chat/floor ratio.
-Rate limits are switched off for the run (HAFEN_RATE_*=0).
+Rate limits are switched off for the run (HAFEN_RATE_*=0). --no-push runs the
+server without a channel layer (BENCH_NO_PUSH, bench/settings.py), so a message
+publishes no event: what the push costs is the difference to a run without it.
 """
 
 from __future__ import annotations
@@ -160,12 +163,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-push", action="store_true", help="no channel layer, no events")
     args = parser.parse_args()
 
     database_url = (
         os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DB
     )
     env = bench_env(database_url)
+    if args.no_push:
+        env["BENCH_NO_PUSH"] = "1"
     t0 = time.time()
     fresh_database(database_url)
     prepare(env)
