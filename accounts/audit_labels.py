@@ -282,6 +282,11 @@ _SHOWN_VALUE_FIELDS = (
 )
 
 
+def _choice_label(field: models.Field, code: str) -> str:
+    """A stored choice code as its (translated) name; an unknown code as it is."""
+    return str(dict(field.flatchoices).get(code, code))
+
+
 def _value(field: models.Field | None, raw: Any) -> str | None:
     """A stored value as a reader sees it; None hides it."""
     if field is None or field.is_relation or not field.concrete or field.name.endswith("_id"):
@@ -292,7 +297,7 @@ def _value(field: models.Field | None, raw: Any) -> str | None:
         return "–"
     text = str(raw)
     if field.choices:
-        return str(dict(field.flatchoices).get(text, text))
+        return _choice_label(field, text)
     if isinstance(field, models.BooleanField):
         return gettext("yes") if text == "True" else gettext("no")
     if isinstance(field, models.DateTimeField):
@@ -328,7 +333,7 @@ def changes(entry: LogEntry) -> list[Change]:
 def _detail_value(key: str, value: Any, model: type[models.Model] | None = None) -> str:
     field = _model_field(model, key)
     if field is not None and field.choices and isinstance(value, str):
-        return str(dict(field.flatchoices).get(value, value))
+        return _choice_label(field, value)
     if key == "content_type_id":
         try:
             return model_label(ContentType.objects.get_for_id(int(value)))

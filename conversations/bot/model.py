@@ -232,8 +232,6 @@ class IntentModel:
             self.calibration = IsotonicRegression(
                 y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip"
             ).fit(tops, np.array(right, dtype=float))
-            self._iso_x = self.calibration.X_thresholds_
-            self._iso_y = self.calibration.y_thresholds_
         else:  # one variant in the whole FAQ: nothing to hold out
             self.answer_bar = self.suggest_bar = SINGLE_VARIANT_BAR
             self.calibration = None
@@ -248,7 +246,8 @@ class IntentModel:
         # IsotonicRegression.predict for one score, without its input validation
         # (0.1 ms a message): clipped to the fitted range, interpolated linearly
         # between its thresholds (a test checks it against predict()).
-        return float(np.interp(score, self._iso_x, self._iso_y))
+        fit = self.calibration
+        return float(np.interp(score, fit.X_thresholds_, fit.y_thresholds_))
 
     def rank(self, text: str) -> Ranking:
         """answer / suggest / unknown for one message, with the top entries."""

@@ -86,12 +86,13 @@ class WordAnalyzer:
 
     def __call__(self, text: str) -> list[str]:
         words = text.split()
-        if _stemmer(self.language) is not None:
+        stemmer = _stemmer(self.language)
+        if stemmer is not None:
             words = [
                 _stem(word, self.language)
                 if len(word) <= STEM_CACHE_WORD_LENGTH
                 # a long word is stemmed on its own: the cache's memory stays bounded
-                else _stemmer(self.language).stemWord(word)
+                else stemmer.stemWord(word)
                 for word in words
             ]
         return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
