@@ -9,8 +9,10 @@ Invariants:
 - An event is sent after the write commits (transaction.on_commit), so a page
   that fetches on it sees the write; a rolled-back write sends nothing.
 - Publishing never fails the request that wrote: a channel-layer failure is
-  logged (ids and the error's type, no payload) and dropped. Pages fall back to
-  polling, so a lost event costs a few seconds, never data.
+  logged (ids and the error's type, no payload) and dropped, and publishing
+  pauses for a few seconds (an unreachable Redis costs one request a timeout,
+  not every request). Pages fall back to polling, so a lost event costs a few
+  seconds, never data.
 
 Groups (the consumers in conversations/consumers.py join them):
 - ``inbox.<inbox id>``: every console socket whose membership may SEE the inbox;
@@ -22,11 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
+import time
+from collections import defaultdict
 
+import redis
 from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 
 from conversations.models import Conversation, Message, Visitor
@@ -37,8 +42,6 @@ logger = logging.getLogger(__name__)
 WHAT = frozenset({"message", "status", "assignment", "contact"})
 # A publish that takes longer is abandoned (Redis unreachable must not hold a request).
 PUBLISH_TIMEOUT_SECONDS = 1.0
-# Events queued per process while the layer is slow; past this they are dropped (logged).
-QUEUE_SIZE = 10_000
 EVENT_TYPE = "conversation.changed"  # the consumers' handler: conversation_changed
 
 
@@ -97,33 +100,32 @@ def visitor_contact_changed(*, visitor: Visitor) -> None:
 
 
 def publish(payload: dict) -> bool:
-    """Hand one event to the channel layer; False (logged, no payload) if that failed.
+    """Send one event to its two groups now; False (logged, no payload) if that failed.
 
-    The in-memory layer (the embedded run: one uvicorn process) lives on the
-    ASGI server's event loop, so async_to_sync sends on that loop, at once.
-    Any other layer (Redis) is fed by this process's publisher: the request
-    only queues the event (microseconds) and one sender task in a thread of its
-    own sends the events in order over a kept connection pool. async_to_sync
-    from a thread without a loop (gunicorn, Celery) would open a loop and a
-    Redis connection per event: 7.8 ms a message; waiting for the send, 1 ms.
+    On channels-redis's RedisChannelLayer (production, CI) the event is written
+    by _RedisGroupSender, synchronously, in the thread that wrote: two Redis
+    round trips on a kept connection, ~0.1 ms of CPU. Handing it to a loop in a
+    thread of its own (the first design) cost 1.3-2.3 ms of CPU per event in the
+    hand-over, more than the rest of the push (docs/benchmarks.md, Chat ingest,
+    2026-12-02 third session). Any other layer (the in-memory layer of the
+    embedded run, which lives on the ASGI server's loop) gets it through its own
+    group_send via async_to_sync.
     """
     layer = get_channel_layer()
     if layer is None:
         return False
-    if isinstance(layer, InMemoryChannelLayer):
-        try:
-            async_to_sync(_send)(layer, payload)
-        except Exception as exc:  # noqa: BLE001 (any layer failure: logged, never raised)
-            _failed(payload, exc)
-            return False
-        return True
-    return _publisher().submit(layer, payload)
-
-
-def drain(timeout: float = 5.0) -> None:
-    """Wait until this process's publisher has sent what was queued (tests, shutdown)."""
-    if _current is not None and _current.pid == os.getpid():
-        _current.drain(timeout)
+    groups = (inbox_group(payload["inbox"]), visitor_group(payload["conversation"]))
+    sender = _redis_sender(layer)
+    try:
+        if sender is not None:
+            return sender.send(groups, payload)
+        async_to_sync(_send)(layer, groups, payload)
+    except Exception as exc:  # noqa: BLE001 (any layer failure: logged, never raised)
+        _failed(payload, exc)
+        if sender is not None:
+            sender.pause()
+        return False
+    return True
 
 
 def _failed(payload: dict, exc: BaseException) -> None:
@@ -135,64 +137,107 @@ def _failed(payload: dict, exc: BaseException) -> None:
     )
 
 
-async def _send(layer, payload: dict) -> None:
-    groups = (inbox_group(payload["inbox"]), visitor_group(payload["conversation"]))
+async def _send(layer, groups: tuple[str, ...], payload: dict) -> None:
     sends = [layer.group_send(group, payload) for group in groups]
     await asyncio.wait_for(asyncio.gather(*sends), PUBLISH_TIMEOUT_SECONDS)
 
 
-class _Publisher:
-    """One event loop in a daemon thread, one bounded queue, one sender task (per process)."""
+# channels-redis's own script for a group send (channels_redis/core.py, 4.x): add
+# the message to each member channel's sorted set unless it is at capacity.
+_GROUP_SEND_LUA = """
+local over_capacity = 0
+local current_time = ARGV[#ARGV - 1]
+local expiry = ARGV[#ARGV]
+for i=1,#KEYS do
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+        redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        over_capacity = over_capacity + 1
+    end
+end
+return over_capacity
+"""
 
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="hafen-events", daemon=True).start()
-        self.queue: asyncio.Queue = asyncio.run_coroutine_threadsafe(
-            self._start(), self.loop
-        ).result(5)
 
-    async def _start(self) -> asyncio.Queue:
-        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._task = asyncio.get_running_loop().create_task(self._sender(queue))
-        return queue
+class _RedisGroupSender:
+    """RedisChannelLayer.group_send for synchronous code, both groups at once.
 
-    def submit(self, layer, payload: dict) -> bool:
-        try:
-            self.loop.call_soon_threadsafe(self._put, layer, payload)
-        except RuntimeError as exc:  # the loop is gone (interpreter shutting down)
-            _failed(payload, exc)
+    Writes exactly what the layer's own group_send writes (the same keys, the
+    layer's own channel mapping and serializer, the same script), so the
+    consumers, which receive through the layer, cannot tell the difference (the
+    realtime tests receive through it). Two round trips per event instead of
+    eight: the groups' members (one pipeline), then each member channel's
+    expiry and the script (one pipeline per Redis shard, only if anybody
+    listens). After a failure it pauses for PAUSE_SECONDS (pages poll), so an
+    unreachable Redis costs one request a timeout, not every request.
+    """
+
+    PAUSE_SECONDS = 5.0
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.clients = []
+        for host in layer.hosts:
+            options = {key: value for key, value in host.items() if key != "address"}
+            options.update(
+                socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+                socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+            )
+            self.clients.append(redis.Redis.from_url(host["address"], **options))
+        self.paused_until = 0.0
+
+    def pause(self) -> None:
+        self.paused_until = time.monotonic() + self.PAUSE_SECONDS
+
+    def send(self, groups: tuple[str, ...], message: dict) -> bool:
+        if time.monotonic() < self.paused_until:
             return False
+        layer = self.layer
+        now = time.time()
+        reads: dict[int, list[bytes]] = defaultdict(list)
+        for group in groups:
+            reads[layer.consistent_hash(group)].append(layer._group_key(group))
+        members: list[list[bytes]] = []
+        for index, keys in reads.items():
+            pipe = self.clients[index].pipeline(transaction=False)
+            for key in keys:
+                pipe.zremrangebyscore(key, min=0, max=int(now) - layer.group_expiry)
+                pipe.zrange(key, 0, -1)
+            members += pipe.execute()[1::2]
+        writes = {}
+        for names in members:  # one group's channels at a time, as group_send does
+            if not names:
+                continue
+            channel_keys, payloads, capacities = layer._map_channel_keys_to_connection(
+                [name.decode("utf8") for name in names], message
+            )
+            for index, keys in channel_keys.items():
+                if index not in writes:
+                    writes[index] = self.clients[index].pipeline(transaction=False)
+                pipe = writes[index]
+                for key in keys:
+                    pipe.zremrangebyscore(key, min=0, max=int(now) - int(layer.expiry))
+                args = [payloads[k] for k in keys] + [capacities[k] for k in keys]
+                pipe.eval(_GROUP_SEND_LUA, len(keys), *keys, *args, now, layer.expiry)
+        for pipe in writes.values():
+            pipe.execute()
         return True
 
-    def _put(self, layer, payload: dict) -> None:
-        try:
-            self.queue.put_nowait((layer, payload))
-        except asyncio.QueueFull as exc:  # the layer is stuck: drop, pages poll
-            _failed(payload, exc)
 
-    async def _sender(self, queue: asyncio.Queue) -> None:
-        while True:
-            layer, payload = await queue.get()
-            try:
-                await _send(layer, payload)
-            except Exception as exc:  # noqa: BLE001 (logged, the next event is sent)
-                _failed(payload, exc)
-            finally:
-                queue.task_done()
-
-    def drain(self, timeout: float) -> None:
-        asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout)
+_senders: dict[int, tuple[object, _RedisGroupSender | None]] = {}
+_senders_lock = threading.Lock()
 
 
-_lock = threading.Lock()
-_current: _Publisher | None = None
-
-
-def _publisher() -> _Publisher:
-    """This process's publisher, started on first use (and again in a forked child)."""
-    global _current
-    with _lock:
-        if _current is None or _current.pid != os.getpid():
-            _current = _Publisher()
-        return _current
+def _redis_sender(layer) -> _RedisGroupSender | None:
+    """This layer's synchronous sender (one per layer object and process), or None
+    if the layer is not channels-redis's RedisChannelLayer on plain addresses."""
+    entry = _senders.get(id(layer))
+    if entry is None or entry[0] is not layer:
+        plain = type(layer) is RedisChannelLayer and all(
+            "address" in host and "sentinels" not in host for host in layer.hosts
+        )
+        with _senders_lock:
+            entry = (layer, _RedisGroupSender(layer) if plain else None)
+            _senders[id(layer)] = entry
+    return entry[1]

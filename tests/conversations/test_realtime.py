@@ -87,7 +87,12 @@ def application(personas):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Every message the project hands to the channel layer: (group, message)."""
+    """Every message the project hands to the channel layer: (group, message).
+
+    The services' events go through events' synchronous Redis sender on the
+    Redis layer, through the layer's group_send otherwise; the consumers' own
+    sends (typing) always through group_send. Both are captured.
+    """
     layer = get_channel_layer()
     captured: list[tuple[str, dict]] = []
     original = layer.group_send
@@ -97,6 +102,15 @@ def sent(monkeypatch):
         return await original(group, message)
 
     monkeypatch.setattr(layer, "group_send", group_send)
+    sender = events._redis_sender(layer)
+    if sender is not None:
+        original_send = sender.send
+
+        def send(groups, message):
+            captured.extend((group, message) for group in groups)
+            return original_send(groups, message)
+
+        monkeypatch.setattr(sender, "send", send)
     return captured
 
 
@@ -475,14 +489,12 @@ class RedisMonitor:
 
 def test_a_rolled_back_write_publishes_nothing(personas, sent):
     client, token, conversation_id = visitor()
-    events.drain()  # the start's own event is sent (or queued) before this test's
     sent.clear()
     conversation = Conversation.objects.get(pk=conversation_id)
     with pytest.raises(RuntimeError), transaction.atomic():
         events.conversation_changed(conversation=conversation, what="status")
         raise RuntimeError("rolled back")
     events.conversation_changed(conversation=conversation, what="status")
-    events.drain()
     assert [group for group, _m in sent] == [
         f"inbox.{personas.inbox_a.pk}",
         f"conversation.{conversation_id}",
@@ -499,11 +511,63 @@ def test_a_broken_channel_layer_never_fails_the_write_and_logs_no_text(personas,
     client, token, conversation_id = visitor()
     with caplog.at_level("WARNING", logger="conversations.events"):
         body = posted(client, "acme-web", token, f"Hello {CANARY}")
-        events.drain()
     assert body["message"]["id"]
     failures = [r for r in caplog.records if "realtime.publish_failed" in r.getMessage()]
     assert failures and all(CANARY not in r.getMessage() for r in caplog.records)
     assert f"conversation={conversation_id}" in failures[-1].getMessage()
+
+
+def test_after_a_failure_publishing_pauses_then_tries_again(personas, settings, monkeypatch):
+    """An unreachable Redis costs one request a timeout, not every request."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    sender = events._redis_sender(get_channel_layer())
+    assert sender is not None
+    tries = []
+    original = sender.clients[0].pipeline
+
+    def pipeline(*args, **kwargs):
+        tries.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sender.clients[0], "pipeline", pipeline)
+    client, token, conversation_id = visitor()  # the start's event: the first try, failed
+    assert len(tries) == 1
+    posted(client, "acme-web", token, "one")
+    posted(client, "acme-web", token, "two")
+    assert len(tries) == 1  # paused: nothing tried, the messages stored all the same
+    clock = time.monotonic() + sender.PAUSE_SECONDS + 1
+    monkeypatch.setattr(events.time, "monotonic", lambda: clock)
+    posted(client, "acme-web", token, "three")
+    assert len(tries) == 2
+    assert Conversation.objects.get(pk=conversation_id).messages.count() >= 3
+
+
+def test_the_redis_sender_writes_what_the_layers_group_send_writes(personas):
+    """The synchronous sender and channels-redis's group_send leave the same
+    messages for the same listeners (a consumer reads both through the layer)."""
+    layer = get_channel_layer()
+    sender = events._redis_sender(layer)
+    if sender is None:
+        pytest.skip("the in-memory layer sends through its own group_send")
+    message = {"type": "conversation.changed", "conversation": 1, "what": "status"}
+
+    async def scenario():
+        listener = await layer.new_channel()
+        await layer.group_add("inbox.990001", listener)
+        await sync_to_async(sender.send)(("inbox.990001", "conversation.990001"), message)
+        await layer.group_send("inbox.990001", message)
+        first = await asyncio.wait_for(layer.receive(listener), 2)
+        second = await asyncio.wait_for(layer.receive(listener), 2)
+        await layer.group_discard("inbox.990001", listener)
+        return first, second
+
+    first, second = run(scenario)
+    assert first == second == message
 
 
 def test_of_two_simultaneous_take_overs_only_the_winner_publishes(personas, sent):
@@ -526,14 +590,12 @@ def test_of_two_simultaneous_take_overs_only_the_winner_publishes(personas, sent
         finally:
             connection.close()
 
-    events.drain()
     sent.clear()
     threads = [threading.Thread(target=take, args=(m,)) for m in (operator, admin)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(20)
-    events.drain()
     assert sorted(outcomes) == ["lost", "won"]
     assignments = [m for _g, m in sent if m.get("what") == "assignment"]
     winner = Conversation.objects.get(pk=conversation_id).assigned_to_id
