@@ -23,7 +23,10 @@ The same gunicorn (default 4 workers x 1 thread: on 2 cores shared with
 PostgreSQL and this load generator it gave the best p95 and the fastest floor
 of 2x4, 3x2 and 4x1) serves all phases, with DEBUG off (bench/settings.py).
 Each visitor is a thread with its own keep-alive HTTP connection. Prints
-messages/s and p50/p95/p99 latency per phase and the chat/floor ratio.
+messages/s and p50/p95/p99 latency per phase, the chat/floor ratio, and the
+CPU each phase cost per message by kind of process (gunicorn workers,
+PostgreSQL, Redis, the load generator) and the steal (the hypervisor's share),
+from /proc over the measured seconds.
 Rate limits are switched off for the run (HAFEN_RATE_*=0). --no-push runs the
 server without a channel layer (BENCH_NO_PUSH, bench/settings.py), so a message
 publishes no event: what the push costs is the difference to a run without it.
@@ -118,10 +121,58 @@ def visitor(
     conn.close()
 
 
-def run_phase(mode: str, port: int, visitors: int, seconds: float, warmup: float) -> dict:
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(server_pid: int) -> dict[str, int]:
+    """CPU ticks (user + system) so far of each kind of process on this machine:
+    the gunicorn workers (children of `server_pid`), PostgreSQL's processes,
+    redis-server, this load generator; and the machine's steal (time the
+    hypervisor gave another guest), from /proc."""
+    ticks = {"workers": 0, "postgres": 0, "redis": 0, "load": 0}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ppid, used = int(fields[1]), int(fields[11]) + int(fields[12])
+        pid = int(entry)
+        if ppid == server_pid:
+            ticks["workers"] += used
+        elif comm == "postgres":
+            # + the children it reaped (the postmaster: backends that exited,
+            # a connection is kept CONN_MAX_AGE seconds)
+            ticks["postgres"] += used + int(fields[13]) + int(fields[14])
+        elif comm == "redis-server":
+            ticks["redis"] += used
+        elif pid == me:
+            ticks["load"] += used
+    with open("/proc/stat") as f:
+        ticks["steal"] = int(f.readline().split()[8])
+    return ticks
+
+
+def run_phase(
+    mode: str, port: int, visitors: int, seconds: float, warmup: float, server_pid: int
+) -> dict:
     start = time.perf_counter()
     warm_until = start + warmup
     stop_at = warm_until + seconds
+    cpu: list[dict[str, int]] = []
+
+    def measure_cpu() -> None:
+        for moment in (warm_until, stop_at):
+            time.sleep(max(0.0, moment - time.perf_counter()))
+            cpu.append(cpu_ticks(server_pid))
+
+    sampler = threading.Thread(target=measure_cpu)
+    sampler.start()
     results: list[list[float]] = [[] for _ in range(visitors)]
     errors: list = []
     threads = [
@@ -134,10 +185,18 @@ def run_phase(mode: str, port: int, visitors: int, seconds: float, warmup: float
         t.start()
     for t in threads:
         t.join()
+    sampler.join()
     latencies = sorted(x for r in results for x in r)
     if not latencies:
         sys.exit(f"{mode}: no successful request ({len(errors)} errors: {errors[:5]})")
-    return {"mode": mode, "latencies": latencies, "seconds": seconds, "errors": len(errors)}
+    used = {kind: cpu[1][kind] - cpu[0][kind] for kind in cpu[0]}
+    return {
+        "mode": mode,
+        "latencies": latencies,
+        "seconds": seconds,
+        "errors": len(errors),
+        "cpu": used,
+    }
 
 
 def summary(mode: str, phases: list[dict]) -> dict:
@@ -152,6 +211,12 @@ def summary(mode: str, phases: list[dict]) -> dict:
         "p95_ms": q[94] * 1000,
         "p99_ms": q[98] * 1000,
         "errors": sum(p["errors"] for p in phases),
+        # CPU ms per message by process kind (ticks in the measured seconds);
+        # steal: ms per message the hypervisor took from this machine's cores.
+        "cpu_ms": {
+            kind: sum(p["cpu"][kind] for p in phases) * 1000 / HZ / len(latencies)
+            for kind in phases[0]["cpu"]
+        },
     }
 
 
@@ -190,7 +255,9 @@ def main() -> None:
         # all of them rather than on one.
         for n in range(1, args.rounds + 1):
             for mode in modes:
-                phases[mode].append(run_phase(mode, port, args.visitors, args.seconds, args.warmup))
+                phases[mode].append(
+                    run_phase(mode, port, args.visitors, args.seconds, args.warmup, server.pid)
+                )
             chat, floor = (len(phases[m][-1]["latencies"]) for m in ("chat", "floor"))
             print(f"round {n}: chat/floor {chat / floor:.0%}", flush=True)
     finally:
@@ -203,6 +270,10 @@ def main() -> None:
             f"{r['mode']:<9} {r['per_second']:8.1f} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
             f"{r['p99_ms']:8.1f} {r['errors']:7d}"
         )
+    kinds = ("workers", "postgres", "redis", "load", "steal")
+    print("CPU ms per message: " + " ".join(f"{k:>9}" for k in kinds))
+    for r in results:
+        print(f"{r['mode']:<19}" + " ".join(f"{r['cpu_ms'][k]:9.2f}" for k in kinds))
     chat, floor, floor_raw = results
     ratio = chat["per_second"] / floor["per_second"]
     print(f"chat/floor-raw throughput: {chat['per_second'] / floor_raw['per_second']:.0%}")
