@@ -104,7 +104,7 @@ def publish(payload: dict) -> bool:
 
     On channels-redis's RedisChannelLayer (production, CI) the event is written
     by _RedisGroupSender, synchronously, in the thread that wrote: two Redis
-    round trips on a kept connection, ~0.1 ms of CPU. Handing it to a loop in a
+    round trips on a kept connection, 0.14-0.25 ms of CPU. Handing it to a loop in a
     thread of its own (the first design) cost 1.3-2.3 ms of CPU per event in the
     hand-over, more than the rest of the push (docs/benchmarks.md, Chat ingest,
     2026-12-02 third session). Any other layer (the in-memory layer of the
