@@ -33,6 +33,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.db import transaction
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from conversations.models import Conversation, Message, Visitor
 
@@ -180,9 +182,12 @@ class _RedisGroupSender:
         self.clients = []
         for host in layer.hosts:
             options = {key: value for key, value in host.items() if key != "address"}
+            # One try, at most PUBLISH_TIMEOUT_SECONDS: a request never waits
+            # out redis-py's retries for an event the page can also poll for.
             options.update(
                 socket_timeout=PUBLISH_TIMEOUT_SECONDS,
                 socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
             )
             self.clients.append(redis.Redis.from_url(host["address"], **options))
         self.paused_until = 0.0
