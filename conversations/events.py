@@ -23,8 +23,8 @@ Groups (the consumers in conversations/consumers.py join them):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import threading
 import time
 from collections import defaultdict
 
@@ -230,19 +230,11 @@ class _RedisGroupSender:
         return True
 
 
-_senders: dict[int, tuple[object, _RedisGroupSender | None]] = {}
-_senders_lock = threading.Lock()
-
-
+@functools.cache
 def _redis_sender(layer) -> _RedisGroupSender | None:
     """This layer's synchronous sender (one per layer object and process), or None
     if the layer is not channels-redis's RedisChannelLayer on plain addresses."""
-    entry = _senders.get(id(layer))
-    if entry is None or entry[0] is not layer:
-        plain = type(layer) is RedisChannelLayer and all(
-            "address" in host and "sentinels" not in host for host in layer.hosts
-        )
-        with _senders_lock:
-            entry = (layer, _RedisGroupSender(layer) if plain else None)
-            _senders[id(layer)] = entry
-    return entry[1]
+    plain = type(layer) is RedisChannelLayer and all(
+        "address" in host and "sentinels" not in host for host in layer.hosts
+    )
+    return _RedisGroupSender(layer) if plain else None
