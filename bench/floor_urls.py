@@ -15,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from chatbot_site.urls import handler403, handler404, handler500  # noqa: F401 (the product's error pages)
 from chatbot_site.urls import urlpatterns as product_urlpatterns
 
 
