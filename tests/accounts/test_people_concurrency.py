@@ -9,18 +9,18 @@ first left behind. Each thread has its own database connection.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone, translation
 
 from accounts import invitations, people
 from accounts.models import Invitation, Membership
 from accounts.services import membership_set
 from chatbot_site.lib.crypto import hash_token
+from tests.concurrency import wait_for_lock_waiters
 from tests.services import need_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,20 +79,6 @@ class Held(Worker):
         if self.error:
             raise self.error
         return result
-
-
-def wait_for_lock_waiters(n: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= n:
-                return
-        assert time.monotonic() < deadline, f"expected {n} statement(s) waiting for a lock"
-        time.sleep(0.02)
 
 
 def m(personas, user) -> Membership:

@@ -29,6 +29,7 @@ from conversations.services.operator import (
     conversation_take_over,
 )
 from retention.services.erasure import erasure_execute, erasure_request_create
+from tests.concurrency import wait_for_lock_waiters
 from tests.conversations.chat_support import start
 from tests.services import need_postgres
 
@@ -103,22 +104,6 @@ class Held(Worker):
         if self.error:
             raise self.error
         return result
-
-
-def lock_waiters() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def wait_for_lock_waiters(n: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while lock_waiters() < n:
-        assert time.monotonic() < deadline, f"expected {n} statement(s) waiting for a lock"
-        time.sleep(0.02)
 
 
 def membership(personas, user) -> Membership:

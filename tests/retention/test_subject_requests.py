@@ -28,6 +28,7 @@ from retention.services.requests import (
     subject_request_wait_identity,
 )
 from tests.canary import raw_table_text
+from tests.concurrency import wait_for_lock_waiters
 from tests.retention.helpers import make_conversation
 from tests.services import need_postgres
 
@@ -195,24 +196,6 @@ class Worker(threading.Thread):
         finally:
             self.ready.set()
             connections.close_all()
-
-
-def wait_for_lock_waiters(n: int, timeout: float = 10.0) -> None:
-    import time
-
-    from django.db import connection
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= n:
-                return
-        assert time.monotonic() < deadline, f"expected {n} statement(s) waiting for a lock"
-        time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)
