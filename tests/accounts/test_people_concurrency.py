@@ -13,14 +13,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts import invitations, people
 from accounts.models import Invitation, Membership
 from accounts.services import membership_set
 from chatbot_site.lib.crypto import hash_token
-from tests.concurrency import wait_for_lock_waiters
+from tests.concurrency import Held, Worker, wait_for_lock_waiters
 from tests.services import need_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,56 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _postgres():
     need_postgres()
-
-
-class Worker(threading.Thread):
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self):
-        try:
-            with translation.override("en"):
-                self.result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 (handed to the test)
-            self.error = exc
-        finally:
-            connections.close_all()
-
-    def outcome(self, timeout=20):
-        self.join(timeout)
-        assert not self.is_alive(), "the thread did not finish"
-        return self.result
-
-
-class Held(Worker):
-    """Runs `fn` inside a transaction that stays open until release()."""
-
-    def __init__(self, fn):
-        self.ready, self.go = threading.Event(), threading.Event()
-
-        def held():
-            with transaction.atomic():
-                result = fn()
-                self.ready.set()
-                assert self.go.wait(20)
-            return result
-
-        super().__init__(held)
-
-    def begin(self):
-        self.start()
-        assert self.ready.wait(20) or self.error, "the held side did not get going"
-        if self.error:
-            raise self.error
-        return self
-
-    def release(self):
-        self.go.set()
-        result = self.outcome()
-        if self.error:
-            raise self.error
-        return result
 
 
 def m(personas, user) -> Membership:

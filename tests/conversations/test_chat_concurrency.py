@@ -13,10 +13,10 @@ import time
 
 import psycopg
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts.models import Membership
 from chatbot_site.lib.crypto import hash_token
@@ -29,7 +29,7 @@ from conversations.services.operator import (
     conversation_take_over,
 )
 from retention.services.erasure import erasure_execute, erasure_request_create
-from tests.concurrency import wait_for_lock_waiters
+from tests.concurrency import Held, Worker, wait_for_lock_waiters
 from tests.conversations.chat_support import start
 from tests.services import need_postgres
 
@@ -52,58 +52,6 @@ def faq(personas):
         questions="What are your opening hours?\nWhen are you open?",
         answer="Monday to Friday, 9 to 6.",
     )
-
-
-class Worker(threading.Thread):
-    """Runs `fn` on its own connection; keeps its result or exception."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self):
-        try:
-            with translation.override("en"):  # a new thread starts in LANGUAGE_CODE
-                self.result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 (handed to the test)
-            self.error = exc
-        finally:
-            connections.close_all()
-
-    def outcome(self, timeout=20):
-        self.join(timeout)
-        assert not self.is_alive(), "the thread did not finish"
-        return self.result
-
-
-class Held(Worker):
-    """Runs `fn` inside a transaction that stays open until release()."""
-
-    def __init__(self, fn):
-        self.ready, self.go = threading.Event(), threading.Event()
-
-        def held():
-            with transaction.atomic():
-                result = fn()
-                self.ready.set()
-                assert self.go.wait(20)
-            return result
-
-        super().__init__(held)
-
-    def begin(self):
-        self.start()
-        assert self.ready.wait(20) or self.error, "the held side did not get going"
-        if self.error:
-            raise self.error
-        return self
-
-    def release(self):
-        self.go.set()
-        result = self.outcome()
-        if self.error:
-            raise self.error
-        return result
 
 
 def membership(personas, user) -> Membership:
